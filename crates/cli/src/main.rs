@@ -1,0 +1,62 @@
+//! `psd`: render, encrypt and check SOPS-encrypted Flux GitOps trees.
+//!
+//! This binary is plumbing: it parses arguments, calls one library function per subcommand and
+//! maps the result to an exit code. Exit codes: 0 ok, 1 findings (or drift for
+//! `render --check`), 2 usage or input error; the sops-compatible subcommands (`encrypt`,
+//! `decrypt`, `filestatus`) use sops' own exit codes so scripts can swap `sops` for `psd`.
+
+// The CLI is the one crate that writes to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod keygen;
+mod render;
+mod sops_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// psd: render, encrypt and check SOPS-encrypted Flux GitOps trees for K3s clusters.
+#[derive(Debug, Parser)]
+#[command(name = "psd", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
+encrypt/decrypt/filestatus use the exit codes of sops.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an age key pair in the keys.txt format (like age-keygen).
+    Keygen(keygen::Args),
+    /// Render the GitOps tree (gitops/) for the cluster description.
+    Render(render::Args),
+    /// Encrypt a file with SOPS (sops-compatible flags).
+    Encrypt(sops_cmd::EncryptArgs),
+    /// Decrypt a SOPS file (sops-compatible flags).
+    Decrypt(sops_cmd::DecryptArgs),
+    /// Print whether a file is SOPS-encrypted, as JSON (like sops filestatus).
+    Filestatus(sops_cmd::FilestatusArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Encrypt(args) => sops_cmd::encrypt(args),
+        Command::Decrypt(args) => sops_cmd::decrypt(args),
+        Command::Filestatus(args) => sops_cmd::filestatus(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

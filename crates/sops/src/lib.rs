@@ -1,0 +1,24 @@
+//! A pure-Rust implementation of the SOPS v3 file format with age recipients.
+//!
+//! psd encrypts every Kubernetes Secret it renders with this crate, and users decrypt the
+//! result with the real Go `sops` and with Flux's kustomize-controller, so everything here is
+//! interoperable in meaning with sops 3.7 … 3.13: the per-value AES-256-GCM encryption with a
+//! 32-byte nonce, the path-based AAD, the SHA-512 MAC, the age-wrapped data key (and Shamir key
+//! groups), the six selection rules, `.sops.yaml` creation rules, and the YAML, JSON, dotenv,
+//! INI and binary stores. The specification followed is `shared/docs/sops-format.md`.
+//!
+//! Main pieces:
+//! - [`tree`]: the ordered document tree every store reads into.
+//! - [`store`]: the [`store::Store`] trait and [`store::Format`] detection.
+//! - [`error`]: [`Error`], one variant per failure, with sops' exit codes.
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod store;
+pub mod stores;
+pub mod tree;
+
+pub use error::Error;
+pub use store::{Format, Store, StoreOptions, store_for};
+pub use tree::{Branch, Comment, Item, Key, Timestamp, Tree, Value};

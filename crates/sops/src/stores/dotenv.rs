@@ -1,0 +1,34 @@
+//! The dotenv store. Not implemented yet (scaffolding while the crate is being built).
+
+use crate::error::Error;
+use crate::store::{Store, StoreOptions};
+use crate::tree::{Tree, Value};
+
+/// Reads and writes dotenv files.
+#[derive(Clone, Debug)]
+pub struct DotenvStore {
+    #[allow(dead_code)]
+    options: StoreOptions,
+}
+
+impl DotenvStore {
+    /// A store with these output options.
+    pub fn new(options: StoreOptions) -> Self {
+        Self { options }
+    }
+}
+
+impl Store for DotenvStore {
+    fn load_plain(&self, _input: &[u8]) -> Result<Tree, Error> {
+        todo!("dotenv store")
+    }
+    fn load_encrypted(&self, _input: &[u8]) -> Result<(Tree, Value), Error> {
+        todo!("dotenv store")
+    }
+    fn emit_plain(&self, _tree: &Tree) -> Result<Vec<u8>, Error> {
+        todo!("dotenv store")
+    }
+    fn emit_encrypted(&self, _tree: &Tree, _metadata: &Value) -> Result<Vec<u8>, Error> {
+        todo!("dotenv store")
+    }
+}

@@ -1,0 +1,34 @@
+//! The yaml store. Not implemented yet (scaffolding while the crate is being built).
+
+use crate::error::Error;
+use crate::store::{Store, StoreOptions};
+use crate::tree::{Tree, Value};
+
+/// Reads and writes yaml files.
+#[derive(Clone, Debug)]
+pub struct YamlStore {
+    #[allow(dead_code)]
+    options: StoreOptions,
+}
+
+impl YamlStore {
+    /// A store with these output options.
+    pub fn new(options: StoreOptions) -> Self {
+        Self { options }
+    }
+}
+
+impl Store for YamlStore {
+    fn load_plain(&self, _input: &[u8]) -> Result<Tree, Error> {
+        todo!("yaml store")
+    }
+    fn load_encrypted(&self, _input: &[u8]) -> Result<(Tree, Value), Error> {
+        todo!("yaml store")
+    }
+    fn emit_plain(&self, _tree: &Tree) -> Result<Vec<u8>, Error> {
+        todo!("yaml store")
+    }
+    fn emit_encrypted(&self, _tree: &Tree, _metadata: &Value) -> Result<Vec<u8>, Error> {
+        todo!("yaml store")
+    }
+}
