@@ -19,8 +19,10 @@ use clap::{Parser, Subcommand};
 /// psd: render, encrypt and check SOPS-encrypted Flux GitOps trees for K3s clusters.
 #[derive(Debug, Parser)]
 #[command(name = "psd", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
-encrypt/decrypt/filestatus use the exit codes of sops.")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
+encrypt/decrypt/filestatus use the exit codes of sops."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

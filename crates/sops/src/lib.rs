@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod gofmt;
 pub mod store;
 pub mod stores;
 pub mod tree;

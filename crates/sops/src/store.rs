@@ -25,7 +25,10 @@ pub enum Format {
 impl Format {
     /// The format sops picks for a file name (by suffix; anything unknown is binary).
     pub fn from_path(path: &std::path::Path) -> Self {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.ends_with(".yaml") || name.ends_with(".yml") {
             Format::Yaml
         } else if name.ends_with(".json") {
@@ -76,7 +79,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { yaml_indent: 4, json_indent: None, json_binary_indent: None }
+        Self {
+            yaml_indent: 4,
+            json_indent: None,
+            json_binary_indent: None,
+        }
     }
 }
 

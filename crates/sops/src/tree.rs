@@ -26,12 +26,18 @@ pub struct Item {
 impl Item {
     /// A `key: value` item.
     pub fn new(key: impl Into<String>, value: Value) -> Self {
-        Self { key: Key::Name(key.into()), value }
+        Self {
+            key: Key::Name(key.into()),
+            value,
+        }
     }
 
     /// A comment item (its text without the `#`/`;` marker).
     pub fn comment(text: impl Into<String>) -> Self {
-        Self { key: Key::Comment(Comment::new(text)), value: Value::Null }
+        Self {
+            key: Key::Comment(Comment::new(text)),
+            value: Value::Null,
+        }
     }
 }
 
@@ -67,7 +73,10 @@ pub struct Comment {
 impl Comment {
     /// A comment on its own line.
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into(), inline: false }
+        Self {
+            text: text.into(),
+            inline: false,
+        }
     }
 }
 
