@@ -1,0 +1,1 @@
+//! The cluster description (`psd.yaml`): domain, ACME email, enabled services, sizes.
