@@ -71,6 +71,61 @@ pub enum Error {
     /// The encrypted file has no metadata.
     #[error("sops metadata not found: this file is not encrypted with sops")]
     MetadataNotFound,
+    /// A tree cannot be written in the output format (a nested value in dotenv, a section that
+    /// is not a mapping in INI, a reserved `sops` key, NaN in JSON, ...).
+    #[error("Error dumping file: {format} output could not be written: {message}")]
+    Emit {
+        /// Format name (`json`, `dotenv`, ...).
+        format: &'static str,
+        /// What is wrong (key names at most, never a value).
+        message: String,
+    },
+    /// The binary store was asked to write a tree without a string `data` value.
+    #[error("error emitting binary store: {reason}: decrypt this file with its own format (--output-type)")]
+    NoBinaryData {
+        /// `no binary data found in tree` or `'data' key in tree does not have a string value`.
+        reason: &'static str,
+    },
+    /// `.sops.yaml` could not be read or parsed.
+    #[error("error loading config: could not read config file {}: {message}", path.display())]
+    ConfigRead {
+        /// The config file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// No creation rule of `.sops.yaml` matches the file.
+    #[error("error loading config: no matching creation rules found (config {}, file {}): add a rule whose path_regex matches, or a rule without path_regex", config.display(), file.display())]
+    NoMatchingCreationRule {
+        /// The config file.
+        config: std::path::PathBuf,
+        /// The file the rule was looked up for.
+        file: std::path::PathBuf,
+    },
+    /// A creation rule sets more than one of the six selection rules.
+    #[error("error loading config: cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex for the same rule (config {})", config.display())]
+    ConflictingRuleSelection {
+        /// The config file.
+        config: std::path::PathBuf,
+    },
+    /// A `path_regex` (or other regex) of `.sops.yaml` does not compile.
+    #[error("can not compile regexp {regex:?} in {}: {message}", config.display())]
+    ConfigRegex {
+        /// The config file.
+        config: std::path::PathBuf,
+        /// The regex as written.
+        regex: String,
+        /// The regex compiler's message.
+        message: String,
+    },
+    /// The matching creation rule names only non-age keys (PGP, KMS, Vault, ...).
+    #[error("the creation rule of {} that matches this file has no age recipients ({kinds}): psd supports only age recipients; add an `age` key to the rule or pass --age", config.display())]
+    OnlyAgeSupported {
+        /// The config file.
+        config: std::path::PathBuf,
+        /// The key types the rule does name, e.g. `pgp, kms`.
+        kinds: String,
+    },
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -89,6 +144,12 @@ impl Error {
             Error::EmptyFile => exit::NEED_AT_LEAST_ONE_DOCUMENT,
             Error::AlreadyEncrypted => exit::FILE_ALREADY_ENCRYPTED,
             Error::MetadataNotFound => exit::GENERIC,
+            Error::Emit { .. } | Error::NoBinaryData { .. } => exit::ERROR_DUMPING_TREE,
+            Error::ConfigRead { .. }
+            | Error::NoMatchingCreationRule { .. }
+            | Error::ConflictingRuleSelection { .. }
+            | Error::ConfigRegex { .. }
+            | Error::OnlyAgeSupported { .. } => exit::GENERIC,
         }
     }
 }
