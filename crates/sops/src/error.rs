@@ -126,6 +126,23 @@ pub enum Error {
         /// The key types the rule does name, e.g. `pgp, kms`.
         kinds: String,
     },
+    /// A mapping key is not a string (YAML `1:`, `true:`, `~:`, a date); sops only supports
+    /// string keys.
+    #[error("Error encrypting tree: Error walking tree: Tree contains a non-string key (type {kind}) at line {line}. Only string keys are supported: quote the key")]
+    NonStringKey {
+        /// The Go type sops reports (`int`, `bool`, `float64`, `<nil>`, `time.Time`, ...).
+        kind: &'static str,
+        /// 1-based line of the key.
+        line: usize,
+    },
+    /// A value of a type sops cannot walk: a YAML integer above the int64 range (Go `uint64`).
+    #[error("Error encrypting tree: Error walking tree: Cannot walk value, unknown type: {kind} (line {line}): quote the value")]
+    UnsupportedValue {
+        /// The Go type sops reports (`uint64`).
+        kind: &'static str,
+        /// 1-based line of the value.
+        line: usize,
+    },
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -144,6 +161,9 @@ impl Error {
             Error::EmptyFile => exit::NEED_AT_LEAST_ONE_DOCUMENT,
             Error::AlreadyEncrypted => exit::FILE_ALREADY_ENCRYPTED,
             Error::MetadataNotFound => exit::GENERIC,
+            Error::NonStringKey { .. } | Error::UnsupportedValue { .. } => {
+                exit::ERROR_ENCRYPTING_TREE
+            }
             Error::Emit { .. } | Error::NoBinaryData { .. } => exit::ERROR_DUMPING_TREE,
             Error::ConfigRead { .. }
             | Error::NoMatchingCreationRule { .. }
