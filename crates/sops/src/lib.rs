@@ -14,7 +14,9 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod error;
+pub mod flatten;
 pub mod gofmt;
 pub mod store;
 pub mod stores;

@@ -1,0 +1,119 @@
+//! Test helpers shared by the flat-format and JSON store tests: the shared test vectors and
+//! the real `sops` binary as an independent judge, with the project's skip rule (a missing
+//! judge or missing shared data skips loudly, and fails when `CI=true`).
+
+#![allow(clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// `false` (after a loud `SKIPPED` line) when `what` is unavailable outside CI; panics in CI.
+pub(crate) fn judge(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true but {what} is missing");
+    }
+    eprintln!("SKIPPED: {what} is missing");
+    false
+}
+
+/// `shared/sops-vectors/<folder>`, or `None` (skip) when the shared data is absent.
+pub(crate) fn vectors(folder: &str) -> Option<PathBuf> {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/sops-vectors"))
+        .join(folder);
+    judge(dir.is_dir(), &format!("shared test vectors ({})", dir.display())).then_some(dir)
+}
+
+/// Reads a vector file.
+pub(crate) fn read(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The real sops binary (`PSD_SOPS`, else `sops` on `PATH`), or `None` (skip).
+pub(crate) fn sops() -> Option<PathBuf> {
+    let found = std::env::var_os("PSD_SOPS").map(PathBuf::from).or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("sops"))
+                .find(|p| p.is_file())
+        })
+    });
+    judge(found.is_some(), "the sops binary (PSD_SOPS or sops on PATH)").then_some(found?)
+}
+
+/// Runs sops with `args`, the age key file and `stdin`; returns stdout, panicking with stderr
+/// on failure.
+pub(crate) fn run_sops(sops: &Path, key_file: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new(sops)
+        .args(args)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("SOPS_AGE_KEY_FILE", key_file)
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_CMD")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sops");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("sops output");
+    assert!(
+        out.status.success(),
+        "sops {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `sops decrypt` of a file.
+pub(crate) fn sops_decrypt(sops: &Path, key_file: &Path, file: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec!["decrypt"];
+    args.extend_from_slice(extra);
+    let f = file.to_str().expect("utf-8 path");
+    args.push(f);
+    run_sops(sops, key_file, &args, b"")
+}
+
+/// The public key of `generated-sops-3.11.0/key_a.txt`.
+pub(crate) const KEY_A_RECIPIENT: &str =
+    "age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406";
+
+/// sops encrypts `plain` (a `format` file) for key A and decrypts it again: its canonical
+/// rendering of our plain output.
+pub(crate) fn sops_reemit(sops: &Path, key_dir: &Path, format: &str, plain: &[u8]) -> Vec<u8> {
+    let key = key_dir.join("key_a.txt");
+    let enc = run_sops(
+        sops,
+        &key,
+        &[
+            "encrypt",
+            "--age",
+            KEY_A_RECIPIENT,
+            "--input-type",
+            format,
+            "--output-type",
+            format,
+            "/dev/stdin",
+        ],
+        plain,
+    );
+    run_sops(
+        sops,
+        &key,
+        &[
+            "decrypt",
+            "--input-type",
+            format,
+            "--output-type",
+            format,
+            "/dev/stdin",
+        ],
+        &enc,
+    )
+}
