@@ -240,7 +240,9 @@ impl SopsConfig {
         };
         let yaml_indent = match self.stores.yaml_indent {
             None | Some(0) => 4,
-            Some(n) if n > 0 => usize::try_from(n).map_err(|_| err("YAML indentation too large"))?,
+            Some(n) if n > 0 => {
+                usize::try_from(n).map_err(|_| err("YAML indentation too large"))?
+            }
             Some(_) => return Err(err("YAML Negative indentation not accepted")),
         };
         let json = |v: Option<i64>| -> Result<Option<usize>, Error> {
@@ -268,7 +270,11 @@ impl SopsConfig {
     /// naming keys of other types.
     pub fn rule_for(&self, file: &Path) -> Result<&CreationRule, Error> {
         let file_str = file.to_string_lossy();
-        let prefix = format!("{}{}", self.dir.to_string_lossy(), std::path::MAIN_SEPARATOR);
+        let prefix = format!(
+            "{}{}",
+            self.dir.to_string_lossy(),
+            std::path::MAIN_SEPARATOR
+        );
         let relative = file_str.strip_prefix(prefix.as_str()).unwrap_or(&file_str);
         let mut chosen = None;
         for rule in self.creation_rules() {

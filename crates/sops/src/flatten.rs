@@ -201,8 +201,7 @@ pub fn unflatten(
         }
         node.value = Some(value);
     }
-    let converted =
-        convert(root).map_err(|m| err(format!("Error while unflattening: {m}")))?;
+    let converted = convert(root).map_err(|m| err(format!("Error while unflattening: {m}")))?;
     match converted {
         Value::Map(_) => Ok(converted),
         _ => Err(err("Internal error: cannot find root".into())),
@@ -261,7 +260,10 @@ mod tests {
             (
                 "age",
                 Value::List(vec![
-                    map(vec![("enc", s("-----BEGIN\nx\n")), ("recipient", s("age1a"))]),
+                    map(vec![
+                        ("enc", s("-----BEGIN\nx\n")),
+                        ("recipient", s("age1a")),
+                    ]),
                     map(vec![("enc", s("e2")), ("recipient", s("age1b"))]),
                 ]),
             ),
@@ -303,7 +305,10 @@ mod tests {
             (
                 "age",
                 Value::List(vec![
-                    map(vec![("enc", s("-----BEGIN\nx\n")), ("recipient", s("age1a"))]),
+                    map(vec![
+                        ("enc", s("-----BEGIN\nx\n")),
+                        ("recipient", s("age1a")),
+                    ]),
                     map(vec![("enc", s("e2")), ("recipient", s("age1b"))]),
                 ]),
             ),
@@ -318,7 +323,9 @@ mod tests {
     #[test]
     fn unflatten_errors() {
         let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
         let e = unflatten(pairs(&[("age__list_1__map_enc", "x")]), "dotenv").unwrap_err();
         assert!(e.to_string().contains("Incomplete list"), "{e}");
@@ -353,16 +360,15 @@ mod tests {
     }
 
     fn arb_meta() -> impl Strategy<Value = Value> {
-        let key = "[a-z][a-z_]{0,8}".prop_filter("no separators", |k| {
-            !k.contains("__") && !k.ends_with('_')
-        });
+        let key = "[a-z][a-z_]{0,8}"
+            .prop_filter("no separators", |k| !k.contains("__") && !k.ends_with('_'));
         let leaf = "[ -~\n]{0,12}".prop_map(Value::Str);
         let tree = leaf.prop_recursive(3, 24, 4, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 1..4).prop_map(Value::List),
                 prop::collection::btree_map(
-                    "[a-z][a-z_]{0,8}".prop_filter("sep", |k| !k.contains("__")
-                        && !k.ends_with('_')),
+                    "[a-z][a-z_]{0,8}"
+                        .prop_filter("sep", |k| !k.contains("__") && !k.ends_with('_')),
                     inner,
                     1..4
                 )

@@ -26,15 +26,23 @@ fn first_matching_rule_relative_to_config_dir() {
     let r = c.rule_for(Path::new("/repo/other.json")).unwrap();
     assert_eq!(r.path_regex, None);
     let o = c.store_options().unwrap();
-    assert_eq!((o.yaml_indent, o.json_indent, o.json_binary_indent), (2, None, None));
+    assert_eq!(
+        (o.yaml_indent, o.json_indent, o.json_binary_indent),
+        (2, None, None)
+    );
 }
 
 #[test]
 fn errors_like_sops() {
-    let c = cfg(&format!("creation_rules:\n  - path_regex: only\\.yaml$\n    age: {A}\n"));
+    let c = cfg(&format!(
+        "creation_rules:\n  - path_regex: only\\.yaml$\n    age: {A}\n"
+    ));
     let e = c.rule_for(Path::new("/repo/x.json")).unwrap_err();
     assert!(matches!(e, Error::NoMatchingCreationRule { .. }));
-    assert!(e.to_string().starts_with("error loading config: no matching creation rules found"));
+    assert!(
+        e.to_string()
+            .starts_with("error loading config: no matching creation rules found")
+    );
     assert_eq!(e.exit_code(), 1);
 
     let c = cfg(&format!(
@@ -44,7 +52,9 @@ fn errors_like_sops() {
     assert!(matches!(e, Error::ConflictingRuleSelection { .. }));
     assert!(e.to_string().contains("cannot use more than one of"));
 
-    let c = cfg("creation_rules:\n  - pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n    kms:\n      - arn: x\n");
+    let c = cfg(
+        "creation_rules:\n  - pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n    kms:\n      - arn: x\n",
+    );
     let e = c.rule_for(Path::new("/repo/x")).unwrap_err();
     assert!(matches!(e, Error::OnlyAgeSupported { .. }), "{e}");
     assert!(e.to_string().contains("psd supports only age recipients"));
@@ -52,23 +62,41 @@ fn errors_like_sops() {
 
     // Mixed age + pgp is fine: psd uses the age recipients.
     let c = cfg(&format!("creation_rules:\n  - pgp: FBC7\n    age: {A}\n"));
-    assert_eq!(c.rule_for(Path::new("x")).unwrap().age_recipients(), vec![vec![A.to_owned()]]);
+    assert_eq!(
+        c.rule_for(Path::new("x")).unwrap().age_recipients(),
+        vec![vec![A.to_owned()]]
+    );
 
     let c = cfg("creation_rules:\n  - path_regex: '('\n    age: x\n");
-    assert!(matches!(c.rule_for(Path::new("x")), Err(Error::ConfigRegex { .. })));
+    assert!(matches!(
+        c.rule_for(Path::new("x")),
+        Err(Error::ConfigRegex { .. })
+    ));
 
     // No creation_rules at all.
     let c = cfg("stores:\n  json:\n    indent: 4\n");
     assert!(!c.has_creation_rules());
     assert!(c.rule_for(Path::new("x")).is_err());
     assert_eq!(c.store_options().unwrap().json_indent, Some(4));
-    assert!(cfg("stores:\n  json:\n    indent: -2\n").store_options().is_err());
-    assert!(cfg("stores:\n  yaml:\n    indent: -1\n").store_options().is_err());
+    assert!(
+        cfg("stores:\n  json:\n    indent: -2\n")
+            .store_options()
+            .is_err()
+    );
+    assert!(
+        cfg("stores:\n  yaml:\n    indent: -1\n")
+            .store_options()
+            .is_err()
+    );
     assert!(cfg("").creation_rules().is_empty());
 
     let e = SopsConfig::parse(Path::new(".sops.yaml"), b"creation_rules: [\n").unwrap_err();
     assert!(matches!(e, Error::ConfigRead { .. }));
-    let e = SopsConfig::parse(Path::new(".sops.yaml"), b"creation_rules:\n  - shamir_threshold: -1\n").unwrap_err();
+    let e = SopsConfig::parse(
+        Path::new(".sops.yaml"),
+        b"creation_rules:\n  - shamir_threshold: -1\n",
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::ConfigRead { .. }));
 }
 
@@ -92,7 +120,10 @@ fn key_groups_merge_and_dedup() {
     let c = cfg(&format!(
         "creation_rules:\n  - key_groups:\n      - age: [{A}]\n      - pgp: [x]\n"
     ));
-    assert!(matches!(c.rule_for(Path::new("f")), Err(Error::OnlyAgeSupported { .. })));
+    assert!(matches!(
+        c.rule_for(Path::new("f")),
+        Err(Error::OnlyAgeSupported { .. })
+    ));
 }
 
 #[test]
@@ -103,20 +134,36 @@ fn walks_up_directories() {
     std::fs::create_dir_all(&deep).unwrap();
     assert_eq!(find(&deep).path.filter(|p| p.starts_with(root)), None);
     std::fs::write(root.join("a/.sops.yml"), "ignored").unwrap();
-    std::fs::write(root.join(".sops.yaml"), format!("creation_rules:\n  - age: {A}\n")).unwrap();
+    std::fs::write(
+        root.join(".sops.yaml"),
+        format!("creation_rules:\n  - age: {A}\n"),
+    )
+    .unwrap();
     let l = find(&deep);
     assert_eq!(l.path.as_deref(), Some(root.join(".sops.yaml").as_path()));
     assert!(l.warning.unwrap().contains(".sops.yml"));
-    std::fs::write(root.join("a/b/.sops.yaml"), format!("creation_rules:\n  - path_regex: ^c/\n    age: {B}\n")).unwrap();
+    std::fs::write(
+        root.join("a/b/.sops.yaml"),
+        format!("creation_rules:\n  - path_regex: ^c/\n    age: {B}\n"),
+    )
+    .unwrap();
     let c = locate(None, &deep).unwrap().unwrap();
     assert_eq!(c.path(), root.join("a/b/.sops.yaml"));
     // path_regex is relative to the directory of the config found.
     let r = c.rule_for(&deep.join("x.yaml")).unwrap();
     assert_eq!(r.age_recipients(), vec![vec![B.to_owned()]]);
     // An explicit path wins; a missing explicit file is an error.
-    let c = locate(Some(&root.join(".sops.yaml")), &deep).unwrap().unwrap();
-    assert_eq!(c.rule_for(&deep.join("x")).unwrap().age_recipients(), vec![vec![A.to_owned()]]);
-    assert!(matches!(locate(Some(&root.join("nope.yaml")), &deep), Err(Error::ConfigRead { .. })));
+    let c = locate(Some(&root.join(".sops.yaml")), &deep)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        c.rule_for(&deep.join("x")).unwrap().age_recipients(),
+        vec![vec![A.to_owned()]]
+    );
+    assert!(matches!(
+        locate(Some(&root.join("nope.yaml")), &deep),
+        Err(Error::ConfigRead { .. })
+    ));
     // The search covers MAX_DEPTH directories: `root` (with a config) is one too far.
     let mut far = root.to_path_buf();
     for i in 0..MAX_DEPTH {
@@ -130,7 +177,11 @@ fn walks_up_directories() {
 
 #[test]
 fn vector_configs_parse() {
-    for folder in ["generated-sops-3.11.0", "fluxcd-kustomize-controller", "sops-age-key-workshop"] {
+    for folder in [
+        "generated-sops-3.11.0",
+        "fluxcd-kustomize-controller",
+        "sops-age-key-workshop",
+    ] {
         let Some(dir) = vectors(folder) else { return };
         let text = read(&dir, "dot-sops.yaml");
         let c = SopsConfig::parse(&dir.join(".sops.yaml"), &text).unwrap();

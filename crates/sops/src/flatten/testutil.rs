@@ -21,9 +21,16 @@ pub(crate) fn judge(available: bool, what: &str) -> bool {
 
 /// `shared/sops-vectors/<folder>`, or `None` (skip) when the shared data is absent.
 pub(crate) fn vectors(folder: &str) -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/sops-vectors"))
-        .join(folder);
-    judge(dir.is_dir(), &format!("shared test vectors ({})", dir.display())).then_some(dir)
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/sops-vectors"
+    ))
+    .join(folder);
+    judge(
+        dir.is_dir(),
+        &format!("shared test vectors ({})", dir.display()),
+    )
+    .then_some(dir)
 }
 
 /// Reads a vector file.
@@ -40,7 +47,11 @@ pub(crate) fn sops() -> Option<PathBuf> {
                 .find(|p| p.is_file())
         })
     });
-    judge(found.is_some(), "the sops binary (PSD_SOPS or sops on PATH)").then_some(found?)
+    judge(
+        found.is_some(),
+        "the sops binary (PSD_SOPS or sops on PATH)",
+    )
+    .then_some(found?)
 }
 
 /// Runs sops with `args`, the age key file and `stdin`; returns stdout, panicking with stderr
@@ -116,4 +127,102 @@ pub(crate) fn sops_reemit(sops: &Path, key_dir: &Path, format: &str, plain: &[u8
         ],
         &enc,
     )
+}
+
+#[cfg(test)]
+mod judge_tests {
+    use super::*;
+    use crate::store::{Format, StoreOptions, store_for};
+
+    /// For every non-YAML vector: what the real sops decrypts it to goes through our
+    /// `load_plain` → `emit_plain` byte for byte, and our `load_encrypted` reads the file.
+    #[test]
+    fn sops_decrypted_vectors_pass_through_unchanged() {
+        let cases: &[(&str, &str, &str, Format)] = &[
+            (
+                "fluxcd-kustomize-controller",
+                "envs-env.env",
+                "age.txt",
+                Format::Dotenv,
+            ),
+            (
+                "fluxcd-kustomize-controller",
+                "component-env.env",
+                "age.txt",
+                Format::Dotenv,
+            ),
+            (
+                "fluxcd-kustomize-controller",
+                "files-file.txt",
+                "age.txt",
+                Format::Binary,
+            ),
+            (
+                "fluxcd-kustomize-controller",
+                "inside-secret-data-key.json",
+                "age.txt",
+                Format::Binary,
+            ),
+            (
+                "humphd-sops-age",
+                "secret.enc.env",
+                "key.txt",
+                Format::Dotenv,
+            ),
+            (
+                "humphd-sops-age",
+                "secret.enc.json",
+                "key.txt",
+                Format::Json,
+            ),
+            (
+                "generated-sops-3.11.0",
+                "indent2-two-recipients.enc.json",
+                "key_b.txt",
+                Format::Json,
+            ),
+            ("spec-roundtrip", "app.enc.env", "key_a.txt", Format::Dotenv),
+            (
+                "spec-roundtrip",
+                "mixed.enc.json",
+                "key_a.txt",
+                Format::Json,
+            ),
+        ];
+        for (folder, file, key, format) in cases {
+            let Some(dir) = vectors(folder) else { return };
+            let Some(sops) = sops() else { return };
+            let name = format.name();
+            let path = dir.join(file);
+            let decrypted = sops_decrypt(
+                &sops,
+                &dir.join(key),
+                &path,
+                &[
+                    "--input-type",
+                    if *format == Format::Binary {
+                        "json"
+                    } else {
+                        name
+                    },
+                    "--output-type",
+                    name,
+                ],
+            );
+            // sops' JSON output here uses its default tab indent (no .sops.yaml in the cwd).
+            let store = store_for(*format, StoreOptions::default());
+            let tree = store
+                .load_plain(&decrypted)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let again = store.emit_plain(&tree).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&again),
+                String::from_utf8_lossy(&decrypted),
+                "{folder}/{file}"
+            );
+            store
+                .load_encrypted(&read(&dir, file))
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+    }
 }

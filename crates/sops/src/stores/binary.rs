@@ -84,10 +84,18 @@ mod tests {
     fn plain_is_the_whole_file() {
         let bytes = b"\x00\xff\xfe text\n\r\n".to_vec();
         let tree = store().load_plain(&bytes).unwrap();
-        assert_eq!(tree.branches[0], vec![Item::new("data", Value::Bytes(bytes.clone()))]);
+        assert_eq!(
+            tree.branches[0],
+            vec![Item::new("data", Value::Bytes(bytes.clone()))]
+        );
         assert_eq!(store().emit_plain(&tree).unwrap(), bytes);
         // Empty input is an empty value, not an error.
-        assert_eq!(store().emit_plain(&store().load_plain(b"").unwrap()).unwrap(), b"");
+        assert_eq!(
+            store()
+                .emit_plain(&store().load_plain(b"").unwrap())
+                .unwrap(),
+            b""
+        );
     }
 
     #[test]
@@ -169,7 +177,10 @@ mod tests {
             return;
         };
         let Some(sops) = sops() else { return };
-        for (enc, plain) in [("blob.enc.bin", "blob.plain.bin"), ("note.enc.txt", "note.plain.txt")] {
+        for (enc, plain) in [
+            ("blob.enc.bin", "blob.plain.bin"),
+            ("note.enc.txt", "note.plain.txt"),
+        ] {
             let decrypted = sops_decrypt(&sops, &dir.join("key_a.txt"), &dir.join(enc), &[]);
             let ours = store()
                 .emit_plain(&store().load_plain(&read(&dir, plain)).unwrap())

@@ -39,7 +39,9 @@ fn parse(input: &[u8]) -> Result<Branch, Error> {
             continue;
         }
         if line[0] == b'#' {
-            branch.push(Item::comment(crate::stores::json::go_lossy(line[1..].to_vec())));
+            branch.push(Item::comment(crate::stores::json::go_lossy(
+                line[1..].to_vec(),
+            )));
             continue;
         }
         let Some(pos) = line.iter().position(|&b| b == b'=') else {

@@ -184,7 +184,9 @@ fn sections_from_tree<'a>(items: impl Iterator<Item = &'a Item>) -> Result<Vec<S
     for item in items {
         let Key::Name(name) = &item.key else { continue };
         if name.is_empty() {
-            return Err(emit_error("Error encoding section : empty section name".into()));
+            return Err(emit_error(
+                "Error encoding section : empty section name".into(),
+            ));
         }
         let Value::Map(entries) = &item.value else {
             return Err(emit_error(format!(
@@ -378,7 +380,10 @@ impl<'a> Reader<'a> {
         }
         let b = line.as_bytes();
         let surrounded = |q: u8| {
-            b.len() >= 2 && b[0] == q && b[b.len() - 1] == q && line[1..].find(q as char) == Some(b.len() - 2)
+            b.len() >= 2
+                && b[0] == q
+                && b[b.len() - 1] == q
+                && line[1..].find(q as char) == Some(b.len() - 2)
         };
         if surrounded(b'\'') || surrounded(b'"') {
             line = &line[1..line.len() - 1];
@@ -468,7 +473,13 @@ fn parse(input: &[u8]) -> Result<Vec<Section>, Error> {
     let text = std::str::from_utf8(input).map_err(|e| Error::Parse {
         format: "ini",
         message: "the file is not valid UTF-8".into(),
-        line: Some(input[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1),
+        line: Some(
+            input[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1,
+        ),
         column: None,
     })?;
     let mut r = Reader {
@@ -518,9 +529,7 @@ fn parse(input: &[u8]) -> Result<Vec<Section>, Error> {
         }
         let comment = r.comment.trim().to_owned();
         r.comment.clear();
-        let section = sections
-            .last_mut()
-            .ok_or_else(|| r.error("no section"))?;
+        let section = sections.last_mut().ok_or_else(|| r.error("no section"))?;
         section.new_key(name, value).comment = comment;
     }
     Ok(sections)

@@ -85,7 +85,12 @@ pub(crate) fn extract_metadata(
             }
             match item.value {
                 Value::Map(_) => metadata = Some(item.value),
-                _ => return Err(parse_error(format, "Found sops entry that is not a mapping")),
+                _ => {
+                    return Err(parse_error(
+                        format,
+                        "Found sops entry that is not a mapping",
+                    ));
+                }
             }
         } else {
             rest.push(item);

@@ -27,9 +27,18 @@ fn parsing_rules() {
     );
     let e = store().load_plain(b"A=1\nno equals here\n").unwrap_err();
     assert!(matches!(e, Error::Parse { line: Some(2), .. }), "{e}");
-    assert!(!e.to_string().contains("no equals here"), "no file content in errors");
-    assert!(matches!(store().load_plain(b"A=1\nsops_mac=x\n"), Err(Error::AlreadyEncrypted)));
-    assert!(matches!(store().load_encrypted(b"A=1\n"), Err(Error::MetadataNotFound)));
+    assert!(
+        !e.to_string().contains("no equals here"),
+        "no file content in errors"
+    );
+    assert!(matches!(
+        store().load_plain(b"A=1\nsops_mac=x\n"),
+        Err(Error::AlreadyEncrypted)
+    ));
+    assert!(matches!(
+        store().load_encrypted(b"A=1\n"),
+        Err(Error::MetadataNotFound)
+    ));
     // Not UTF-8: the exact bytes are kept.
     let t = store().load_plain(b"K=\xff\\n\n").unwrap();
     assert_eq!(t.branches[0][0].value, Value::Bytes(b"\xff\n".to_vec()));
@@ -54,7 +63,10 @@ fn emission() {
     let nested = Tree {
         branches: vec![vec![Item::new("N", Value::Map(vec![]))]],
     };
-    assert!(matches!(store().emit_plain(&nested), Err(Error::Emit { .. })));
+    assert!(matches!(
+        store().emit_plain(&nested),
+        Err(Error::Emit { .. })
+    ));
     let meta = Value::Map(vec![
         Item::new(
             "age",
@@ -73,22 +85,28 @@ fn emission() {
     ));
     assert!(text.contains("sops_mac=ENC["), "Flux marker");
     let (t2, m2) = store().load_encrypted(&out).unwrap();
-    assert_eq!(m2.clone(), Value::Map(vec![
-        Item::new(
-            "age",
-            Value::List(vec![Value::Map(vec![
-                Item::new("enc", s("-----BEGIN\nabc\n")),
-                Item::new("recipient", s("age1x")),
-            ])]),
-        ),
-        Item::new("mac", s("ENC[x]")),
-        Item::new("shamir_threshold", s("2")),
-    ]));
+    assert_eq!(
+        m2.clone(),
+        Value::Map(vec![
+            Item::new(
+                "age",
+                Value::List(vec![Value::Map(vec![
+                    Item::new("enc", s("-----BEGIN\nabc\n")),
+                    Item::new("recipient", s("age1x")),
+                ])]),
+            ),
+            Item::new("mac", s("ENC[x]")),
+            Item::new("shamir_threshold", s("2")),
+        ])
+    );
     assert_eq!(t2.branches[0].len(), 5);
     let bad = Tree {
         branches: vec![vec![Item::new("sops_x", s("1"))]],
     };
-    assert!(matches!(store().emit_encrypted(&bad, &meta), Err(Error::Emit { .. })));
+    assert!(matches!(
+        store().emit_encrypted(&bad, &meta),
+        Err(Error::Emit { .. })
+    ));
 }
 
 #[test]
@@ -108,21 +126,40 @@ fn vectors_load_encrypted() {
         for key in ["lastmodified", "mac", "version"] {
             assert!(m.iter().any(|i| i.key.name() == Some(key)), "{file}: {key}");
         }
-        let Some(Value::List(age)) = m.iter().find(|i| i.key.name() == Some("age")).map(|i| &i.value) else {
+        let Some(Value::List(age)) = m
+            .iter()
+            .find(|i| i.key.name() == Some("age"))
+            .map(|i| &i.value)
+        else {
             panic!("{file}: no age list")
         };
         for entry in age {
             let Value::Map(e) = entry else { panic!() };
             let enc = e.iter().find(|i| i.key.name() == Some("enc")).unwrap();
-            let Value::Str(enc) = &enc.value else { panic!() };
-            assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"), "{file}");
-            assert!(enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"), "{file}");
+            let Value::Str(enc) = &enc.value else {
+                panic!()
+            };
+            assert!(
+                enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"),
+                "{file}"
+            );
+            assert!(
+                enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"),
+                "{file}"
+            );
         }
-        assert!(tree.branches[0].iter().all(|i| !i.key.name().is_some_and(|k| k.starts_with("sops_"))));
+        assert!(
+            tree.branches[0]
+                .iter()
+                .all(|i| !i.key.name().is_some_and(|k| k.starts_with("sops_")))
+        );
         if has_plain_twin {
             let plain = store().load_plain(&read(&dir, "app.plain.env")).unwrap();
             let names = |t: &Tree| -> Vec<Option<String>> {
-                t.branches[0].iter().map(|i| i.key.name().map(str::to_owned)).collect()
+                t.branches[0]
+                    .iter()
+                    .map(|i| i.key.name().map(str::to_owned))
+                    .collect()
             };
             assert_eq!(names(&tree), names(&plain), "{folder}/{file}");
         }
@@ -133,30 +170,45 @@ fn vectors_load_encrypted() {
         let (t3, m3) = store().load_encrypted(&out).unwrap();
         assert_eq!((t3, m3), (tree, meta.clone()));
         if folder == "generated-sops-3.11.0" {
-            assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(bytes).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(bytes).unwrap()
+            );
         }
     }
 }
 
 #[test]
 fn plain_twin_matches_sops_decrypt() {
-    let Some(dir) = vectors("generated-sops-3.11.0") else { return };
+    let Some(dir) = vectors("generated-sops-3.11.0") else {
+        return;
+    };
     let Some(sops) = sops() else { return };
     let decrypted = sops_decrypt(&sops, &dir.join("key_a.txt"), &dir.join("app.enc.env"), &[]);
-    let ours = store().emit_plain(&store().load_plain(&read(&dir, "app.plain.env")).unwrap()).unwrap();
-    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&decrypted));
-    let again = store().emit_plain(&store().load_plain(&decrypted).unwrap()).unwrap();
+    let ours = store()
+        .emit_plain(&store().load_plain(&read(&dir, "app.plain.env")).unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&decrypted)
+    );
+    let again = store()
+        .emit_plain(&store().load_plain(&decrypted).unwrap())
+        .unwrap();
     assert_eq!(again, decrypted);
 }
 
 fn arb_tree() -> impl Strategy<Value = Tree> {
-    let key = "[A-Za-z_][A-Za-z0-9_. -]{0,12}".prop_filter("no sops_/#", |k| !k.starts_with("sops_"));
+    let key =
+        "[A-Za-z_][A-Za-z0-9_. -]{0,12}".prop_filter("no sops_/#", |k| !k.starts_with("sops_"));
     let value = "[^\\\\]{0,20}".prop_map(|v: String| v); // any text without backslashes
     let item = prop_oneof![
         4 => (key, value).prop_map(|(k, v)| Item::new(k, Value::Str(v))),
         1 => "[^\n]{0,20}".prop_map(Item::comment),
     ];
-    prop::collection::vec(item, 0..10).prop_map(|items| Tree { branches: vec![items] })
+    prop::collection::vec(item, 0..10).prop_map(|items| Tree {
+        branches: vec![items],
+    })
 }
 
 proptest! {

@@ -35,16 +35,31 @@ fn go_ini_reading_rules() {
                     Item::new("k6", s("continued")),
                 ]
             ),
-            section("a", vec![Item::new("#1", s("auto")), Item::new("#2", s("auto2"))]),
+            section(
+                "a",
+                vec![Item::new("#1", s("auto")), Item::new("#2", s("auto2"))]
+            ),
         ]
     );
-    for bad in ["no delimiter\n", "[unclosed\n", "= v\n", "k = \"\"\"never closed\n", "[]\n"] {
+    for bad in [
+        "no delimiter\n",
+        "[unclosed\n",
+        "= v\n",
+        "k = \"\"\"never closed\n",
+        "[]\n",
+    ] {
         let e = store().load_plain(bad.as_bytes()).unwrap_err();
         assert!(matches!(e, Error::Parse { .. }), "{bad:?}: {e}");
         assert!(!e.to_string().contains("never closed"));
     }
-    assert!(matches!(store().load_plain(b"[sops]\nmac = x\n"), Err(Error::AlreadyEncrypted)));
-    assert!(matches!(store().load_encrypted(b"[a]\nk = v\n"), Err(Error::MetadataNotFound)));
+    assert!(matches!(
+        store().load_plain(b"[sops]\nmac = x\n"),
+        Err(Error::AlreadyEncrypted)
+    ));
+    assert!(matches!(
+        store().load_encrypted(b"[a]\nk = v\n"),
+        Err(Error::MetadataNotFound)
+    ));
 }
 
 #[test]
@@ -118,24 +133,51 @@ fn metadata_section_both_newline_forms() {
 
 #[test]
 fn vectors_load_encrypted_and_reemit() {
-    let Some(dir) = vectors("generated-sops-3.11.0") else { return };
-    for (enc, plain) in [("config.enc.ini", "config.plain.ini"), ("default-section.enc.ini", "default-section.plain.ini")] {
+    let Some(dir) = vectors("generated-sops-3.11.0") else {
+        return;
+    };
+    for (enc, plain) in [
+        ("config.enc.ini", "config.plain.ini"),
+        ("default-section.enc.ini", "default-section.plain.ini"),
+    ] {
         let bytes = read(&dir, enc);
         let (tree, meta) = store().load_encrypted(&bytes).unwrap();
         let Value::Map(m) = &meta else { panic!() };
         let keys: Vec<&str> = m.iter().filter_map(|i| i.key.name()).collect();
-        assert_eq!(keys, ["age", "lastmodified", "mac", "unencrypted_suffix", "version"], "{enc}");
-        let Value::List(age) = &m[0].value else { panic!() };
+        assert_eq!(
+            keys,
+            [
+                "age",
+                "lastmodified",
+                "mac",
+                "unencrypted_suffix",
+                "version"
+            ],
+            "{enc}"
+        );
+        let Value::List(age) = &m[0].value else {
+            panic!()
+        };
         let Value::Map(entry) = &age[0] else { panic!() };
-        let Value::Str(armor) = &entry[0].value else { panic!() };
+        let Value::Str(armor) = &entry[0].value else {
+            panic!()
+        };
         assert!(armor.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl"));
         // Same sections, keys and comment positions as the plain twin.
         let p = store().load_plain(&read(&dir, plain)).unwrap();
         let shape = |b: &Branch| -> Vec<(Option<String>, Vec<Option<String>>)> {
             b.iter()
                 .map(|i| {
-                    let Value::Map(items) = &i.value else { panic!() };
-                    (i.key.name().map(str::to_owned), items.iter().map(|x| x.key.name().map(str::to_owned)).collect())
+                    let Value::Map(items) = &i.value else {
+                        panic!()
+                    };
+                    (
+                        i.key.name().map(str::to_owned),
+                        items
+                            .iter()
+                            .map(|x| x.key.name().map(str::to_owned))
+                            .collect(),
+                    )
                 })
                 .collect()
         };
@@ -152,13 +194,26 @@ fn vectors_load_encrypted_and_reemit() {
 
 #[test]
 fn plain_twins_match_sops_decrypt() {
-    let Some(dir) = vectors("generated-sops-3.11.0") else { return };
+    let Some(dir) = vectors("generated-sops-3.11.0") else {
+        return;
+    };
     let Some(sops) = sops() else { return };
-    for (enc, plain) in [("config.enc.ini", "config.plain.ini"), ("default-section.enc.ini", "default-section.plain.ini")] {
+    for (enc, plain) in [
+        ("config.enc.ini", "config.plain.ini"),
+        ("default-section.enc.ini", "default-section.plain.ini"),
+    ] {
         let decrypted = sops_decrypt(&sops, &dir.join("key_a.txt"), &dir.join(enc), &[]);
-        let ours = store().emit_plain(&store().load_plain(&read(&dir, plain)).unwrap()).unwrap();
-        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&decrypted), "{plain}");
-        let again = store().emit_plain(&store().load_plain(&decrypted).unwrap()).unwrap();
+        let ours = store()
+            .emit_plain(&store().load_plain(&read(&dir, plain)).unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&decrypted),
+            "{plain}"
+        );
+        let again = store()
+            .emit_plain(&store().load_plain(&decrypted).unwrap())
+            .unwrap();
         assert_eq!(again, decrypted, "{enc}");
     }
 }
@@ -170,18 +225,36 @@ fn arb_tree() -> impl Strategy<Value = Tree> {
         "[A-Za-z0-9 ;#]{1,10}",
         "[A-Za-z0-9\n]{1,10}".prop_map(|v| v.trim_start().to_owned()),
     ];
-    let section_items = prop::collection::vec((key, value, prop::option::of("[A-Za-z0-9]([A-Za-z0-9 ]{0,10}[A-Za-z0-9])?")), 0..5);
-    let section = ("[a-z][a-z0-9 ._-]{0,8}[a-z0-9]".prop_filter("reserved", |n| n != "sops" && n.to_uppercase() != "DEFAULT"), prop::option::of("[A-Za-z0-9]([A-Za-z0-9 ]{0,10}[A-Za-z0-9])?"), section_items);
+    let section_items = prop::collection::vec(
+        (
+            key,
+            value,
+            prop::option::of("[A-Za-z0-9]([A-Za-z0-9 ]{0,10}[A-Za-z0-9])?"),
+        ),
+        0..5,
+    );
+    let section = (
+        "[a-z][a-z0-9 ._-]{0,8}[a-z0-9]"
+            .prop_filter("reserved", |n| n != "sops" && n.to_uppercase() != "DEFAULT"),
+        prop::option::of("[A-Za-z0-9]([A-Za-z0-9 ]{0,10}[A-Za-z0-9])?"),
+        section_items,
+    );
     prop::collection::vec(section, 0..4).prop_map(|secs| {
         let mut branch = vec![section_of("DEFAULT", None, vec![])];
         for (name, comment, items) in secs {
             branch.push(section_of(&name, comment, items));
         }
-        Tree { branches: vec![branch] }
+        Tree {
+            branches: vec![branch],
+        }
     })
 }
 
-fn section_of(name: &str, comment: Option<String>, items: Vec<(String, String, Option<String>)>) -> Item {
+fn section_of(
+    name: &str,
+    comment: Option<String>,
+    items: Vec<(String, String, Option<String>)>,
+) -> Item {
     let mut out = Vec::new();
     if let Some(c) = comment {
         out.push(Item::comment(c));
@@ -192,7 +265,11 @@ fn section_of(name: &str, comment: Option<String>, items: Vec<(String, String, O
             continue;
         }
         // go-ini cannot keep surrounding spaces of a value quoted with `"""` or backticks.
-        let v = if v.contains(['\n', '#', ';']) { v.trim().to_owned() } else { v };
+        let v = if v.contains(['\n', '#', ';']) {
+            v.trim().to_owned()
+        } else {
+            v
+        };
         out.push(Item::new(k, Value::Str(v)));
         if let Some(c) = c {
             out.push(Item::comment(c));

@@ -15,9 +15,15 @@ fn esc(s: &str) -> String {
 
 #[test]
 fn go_escaping() {
-    assert_eq!(esc("<a href=\"x\">&amp;</a>"), r#""\u003ca href=\"x\"\u003e\u0026amp;\u003c/a\u003e""#);
+    assert_eq!(
+        esc("<a href=\"x\">&amp;</a>"),
+        r#""\u003ca href=\"x\"\u003e\u0026amp;\u003c/a\u003e""#
+    );
     assert_eq!(esc("tab\there\nnl\r"), r#""tab\there\nnl\r""#);
-    assert_eq!(esc("\u{8}\u{c}\u{0}\u{1f}\u{7f}"), "\"\\b\\f\\u0000\\u001f\u{7f}\"");
+    assert_eq!(
+        esc("\u{8}\u{c}\u{0}\u{1f}\u{7f}"),
+        "\"\\b\\f\\u0000\\u001f\u{7f}\""
+    );
     assert_eq!(esc("a\u{2028}b\u{2029}"), r#""a\u2028b\u2029""#);
     assert_eq!(esc("Grüße ✓ 😀"), "\"Grüße ✓ 😀\"");
     assert_eq!(esc("back\\slash/"), r#""back\\slash/""#);
@@ -71,7 +77,10 @@ fn layout_like_go_indent() {
 fn metadata_last_with_flux_marker() {
     let meta = Value::Map(vec![
         Item::new("lastmodified", Value::Str("2026-01-01T00:00:00Z".into())),
-        Item::new("mac", Value::Str("ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]".into())),
+        Item::new(
+            "mac",
+            Value::Str("ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]".into()),
+        ),
     ]);
     let tree = Tree {
         branches: vec![vec![Item::new("k", Value::Str("v".into()))]],
@@ -86,7 +95,10 @@ fn metadata_last_with_flux_marker() {
     let bad = Tree {
         branches: vec![vec![Item::new("sops", Value::Null)]],
     };
-    assert!(matches!(store().emit_encrypted(&bad, &meta), Err(Error::Emit { .. })));
+    assert!(matches!(
+        store().emit_encrypted(&bad, &meta),
+        Err(Error::Emit { .. })
+    ));
 }
 
 #[test]
@@ -103,16 +115,33 @@ fn reading_rules() {
     assert_eq!(b[4].value, Value::Int(0));
     assert_eq!(b[5].value, Value::Float(100.0));
     assert_eq!(b[6].value, Value::Str("é😀\u{FFFD}x".into()));
-    for bad in [&b"[1]"[..], b"\"x\"", b"", b"{\"a\": }", b"{\"a\": 1", b"{\"a\": 1e999}", b"{\"a\": \"\x01\"}", b"{'a': 1}"] {
+    for bad in [
+        &b"[1]"[..],
+        b"\"x\"",
+        b"",
+        b"{\"a\": }",
+        b"{\"a\": 1",
+        b"{\"a\": 1e999}",
+        b"{\"a\": \"\x01\"}",
+        b"{'a': 1}",
+    ] {
         let e = store().load_plain(bad).unwrap_err();
         assert!(matches!(e, Error::Parse { .. }), "{e}");
         assert_eq!(e.exit_code(), 2);
     }
     let e = store().load_plain(b"[1]").unwrap_err();
     assert!(e.to_string().contains("top-level object"), "{e}");
-    assert!(matches!(store().load_plain(b"{\"sops\": {}}"), Err(Error::AlreadyEncrypted)));
-    assert!(matches!(store().load_encrypted(b"{\"a\": 1}"), Err(Error::MetadataNotFound)));
-    let e = store().load_encrypted(b"{\"sops\": {}, \"sops\": {}}").unwrap_err();
+    assert!(matches!(
+        store().load_plain(b"{\"sops\": {}}"),
+        Err(Error::AlreadyEncrypted)
+    ));
+    assert!(matches!(
+        store().load_encrypted(b"{\"a\": 1}"),
+        Err(Error::MetadataNotFound)
+    ));
+    let e = store()
+        .load_encrypted(b"{\"sops\": {}, \"sops\": {}}")
+        .unwrap_err();
     assert!(e.to_string().contains("duplicate sops"), "{e}");
     let e = store().load_encrypted(b"{\"sops\": 1}").unwrap_err();
     assert!(e.to_string().contains("not a mapping"), "{e}");
@@ -121,7 +150,9 @@ fn reading_rules() {
     assert!(store().load_plain(deep(100_000).as_bytes()).is_err());
     assert!(store().load_plain(deep(MAX_DEPTH).as_bytes()).is_err());
     let ok = store().load_plain(deep(MAX_DEPTH - 1).as_bytes()).unwrap();
-    let again = store().load_plain(&store().emit_plain(&ok).unwrap()).unwrap();
+    let again = store()
+        .load_plain(&store().emit_plain(&ok).unwrap())
+        .unwrap();
     assert_eq!(again, ok);
 }
 
@@ -130,7 +161,11 @@ fn vectors_load_encrypted() {
     let cases = [
         ("generated-sops-3.11.0", "mixed.enc.json", 17),
         ("generated-sops-3.11.0", "encrypted-suffix.enc.json", 0),
-        ("generated-sops-3.11.0", "indent2-two-recipients.enc.json", 0),
+        (
+            "generated-sops-3.11.0",
+            "indent2-two-recipients.enc.json",
+            0,
+        ),
         ("humphd-sops-age", "secret.enc.json", 0),
         ("spec-roundtrip", "mixed.enc.json", 17),
     ];
@@ -142,7 +177,9 @@ fn vectors_load_encrypted() {
         if n > 0 {
             assert_eq!(tree.branches[0].len(), n, "{file}");
         }
-        let Value::Map(m) = &meta else { panic!("{file}: metadata not a map") };
+        let Value::Map(m) = &meta else {
+            panic!("{file}: metadata not a map")
+        };
         for key in ["lastmodified", "mac", "version", "age"] {
             assert!(m.iter().any(|i| i.key.name() == Some(key)), "{file}: {key}");
         }
@@ -162,16 +199,25 @@ fn vectors_load_encrypted() {
             // sops < 3.10 wrote no trailing newline.
             expected.push(b'\n');
         }
-        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap(), "{folder}/{file}");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(expected).unwrap(),
+            "{folder}/{file}"
+        );
     }
 }
 
 #[test]
 fn vectors_plain_twins_match_sops_decrypt() {
-    let Some(dir) = vectors("generated-sops-3.11.0") else { return };
+    let Some(dir) = vectors("generated-sops-3.11.0") else {
+        return;
+    };
     let Some(sops) = sops() else { return };
     let key = dir.join("key_a.txt");
-    for (enc, plain) in [("mixed.enc.json", "mixed.plain.json"), ("encrypted-suffix.enc.json", "encrypted-suffix.plain.json")] {
+    for (enc, plain) in [
+        ("mixed.enc.json", "mixed.plain.json"),
+        ("encrypted-suffix.enc.json", "encrypted-suffix.plain.json"),
+    ] {
         let decrypted = sops_decrypt(&sops, &key, &dir.join(enc), &[]);
         // Our emission of the plain twin equals sops' decrypted output byte for byte.
         let tree = store().load_plain(&read(&dir, plain)).unwrap();
@@ -181,7 +227,9 @@ fn vectors_plain_twins_match_sops_decrypt() {
         let ours = ours.replace("9007199254740993", "9007199254740992");
         assert_eq!(ours, String::from_utf8_lossy(&decrypted), "{plain}");
         // And sops' output goes through load_plain → emit_plain unchanged.
-        let again = store().emit_plain(&store().load_plain(&decrypted).unwrap()).unwrap();
+        let again = store()
+            .emit_plain(&store().load_plain(&decrypted).unwrap())
+            .unwrap();
         assert_eq!(again, decrypted, "{enc}");
     }
 }
@@ -210,10 +258,16 @@ fn arb_value() -> impl Strategy<Value = Value> {
 }
 
 pub(crate) fn arb_json_tree() -> impl Strategy<Value = Tree> {
-    prop::collection::vec(("[a-zA-Z_<&][a-zA-Z0-9_ ]{0,10}".prop_filter("sops", |k| k != "sops"), arb_value()), 0..8)
-        .prop_map(|items| Tree {
-            branches: vec![items.into_iter().map(|(k, v)| Item::new(k, v)).collect()],
-        })
+    prop::collection::vec(
+        (
+            "[a-zA-Z_<&][a-zA-Z0-9_ ]{0,10}".prop_filter("sops", |k| k != "sops"),
+            arb_value(),
+        ),
+        0..8,
+    )
+    .prop_map(|items| Tree {
+        branches: vec![items.into_iter().map(|(k, v)| Item::new(k, v)).collect()],
+    })
 }
 
 proptest! {
@@ -246,7 +300,14 @@ fn small_ints(v: &Value) -> Value {
     match v {
         Value::Int(i) => Value::Int(i % (1 << 50)),
         Value::List(l) => Value::List(l.iter().map(small_ints).collect()),
-        Value::Map(m) => Value::Map(m.iter().map(|i| Item { key: i.key.clone(), value: small_ints(&i.value) }).collect()),
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .map(|i| Item {
+                    key: i.key.clone(),
+                    value: small_ints(&i.value),
+                })
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -255,16 +316,32 @@ fn small_ints(v: &Value) -> Value {
 fn sops_reads_our_encrypted_layout() {
     // sops decrypts a JSON file whose metadata we re-emitted (3.13 sorted order from the
     // spec-roundtrip vector) — the layout we write is accepted.
-    let Some(dir) = vectors("spec-roundtrip") else { return };
+    let Some(dir) = vectors("spec-roundtrip") else {
+        return;
+    };
     let Some(sops) = sops() else { return };
-    let (tree, meta) = store().load_encrypted(&read(&dir, "mixed.enc.json")).unwrap();
+    let (tree, meta) = store()
+        .load_encrypted(&read(&dir, "mixed.enc.json"))
+        .unwrap();
     let ours = store().emit_encrypted(&tree, &meta).unwrap();
     let plain = run_sops(
         &sops,
         &dir.join("key_a.txt"),
-        &["decrypt", "--input-type", "json", "--output-type", "json", "/dev/stdin"],
+        &[
+            "decrypt",
+            "--input-type",
+            "json",
+            "--output-type",
+            "json",
+            "/dev/stdin",
+        ],
         &ours,
     );
-    let expected = store().emit_plain(&store().load_plain(&read(&dir, "mixed.plain.json")).unwrap()).unwrap();
-    assert_eq!(String::from_utf8_lossy(&plain), String::from_utf8_lossy(&expected));
+    let expected = store()
+        .emit_plain(&store().load_plain(&read(&dir, "mixed.plain.json")).unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&plain),
+        String::from_utf8_lossy(&expected)
+    );
 }
