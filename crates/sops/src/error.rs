@@ -81,7 +81,9 @@ pub enum Error {
         message: String,
     },
     /// The binary store was asked to write a tree without a string `data` value.
-    #[error("error emitting binary store: {reason}: decrypt this file with its own format (--output-type)")]
+    #[error(
+        "error emitting binary store: {reason}: decrypt this file with its own format (--output-type)"
+    )]
     NoBinaryData {
         /// `no binary data found in tree` or `'data' key in tree does not have a string value`.
         reason: &'static str,
@@ -128,7 +130,9 @@ pub enum Error {
     },
     /// A mapping key is not a string (YAML `1:`, `true:`, `~:`, a date); sops only supports
     /// string keys.
-    #[error("Error encrypting tree: Error walking tree: Tree contains a non-string key (type {kind}) at line {line}. Only string keys are supported: quote the key")]
+    #[error(
+        "Error encrypting tree: Error walking tree: Tree contains a non-string key (type {kind}) at line {line}. Only string keys are supported: quote the key"
+    )]
     NonStringKey {
         /// The Go type sops reports (`int`, `bool`, `float64`, `<nil>`, `time.Time`, ...).
         kind: &'static str,
@@ -136,13 +140,192 @@ pub enum Error {
         line: usize,
     },
     /// A value of a type sops cannot walk: a YAML integer above the int64 range (Go `uint64`).
-    #[error("Error encrypting tree: Error walking tree: Cannot walk value, unknown type: {kind} (line {line}): quote the value")]
+    #[error(
+        "Error encrypting tree: Error walking tree: Cannot walk value, unknown type: {kind} (line {line}): quote the value"
+    )]
     UnsupportedValue {
         /// The Go type sops reports (`uint64`).
         kind: &'static str,
         /// 1-based line of the value.
         line: usize,
     },
+    /// The first document has two top-level `sops` entries.
+    #[error("Found duplicate sops entry: the file's metadata is ambiguous; remove one of them")]
+    DuplicateSopsEntry,
+    /// The top-level `sops` entry is not a mapping.
+    #[error("Found sops entry that is not a mapping: the file's metadata is damaged")]
+    SopsEntryNotMapping,
+    /// A metadata field has a value of the wrong shape or cannot be parsed.
+    #[error("Error unmarshalling metadata: field `{field}`: {reason}")]
+    InvalidMetadata {
+        /// The metadata field (`lastmodified`, `shamir_threshold`, `age[0].enc`, ...).
+        field: String,
+        /// What is wrong (never a secret).
+        reason: String,
+    },
+    /// The metadata lists no master key at all.
+    #[error(
+        "No keys found in file: the metadata has no age (or other) keys, so it cannot be decrypted"
+    )]
+    NoKeysFound,
+    /// The metadata has no (or an empty) `version`; the sops CLI refuses such files.
+    #[error(
+        "Version string empty: the file's sops metadata has no `version` field (sops refuses such files; add e.g. `version: 3.8.1` to the metadata)"
+    )]
+    VersionEmpty,
+    /// More than one of the six selection rules was given.
+    #[error("{}", conflict_message(*context))]
+    ConflictingRules {
+        /// Where the conflict was found (file metadata, `.sops.yaml` rule, command line).
+        context: crate::rules::RuleContext,
+    },
+    /// A selection-rule regex does not compile.
+    #[error("invalid regular expression for {field}: {reason}")]
+    InvalidRegex {
+        /// The rule name (`encrypted_regex`, ...).
+        field: String,
+        /// The regex compiler's message.
+        reason: String,
+    },
+    /// A value could not be decrypted (tampered, moved, renamed key, malformed `ENC[...]`,
+    /// unknown type).
+    #[error(
+        "Error decrypting tree: Error walking tree: Could not decrypt value: {source} (key path `{path}`: the value or its key was changed, moved or renamed after encryption, or it was not encrypted by sops)"
+    )]
+    DecryptValue {
+        /// The key path joined with `:` (the AAD without the trailing colon).
+        path: String,
+        /// What went wrong.
+        source: crate::cipher::CipherError,
+    },
+    /// A value could not be encrypted (e.g. an encrypted comment matching
+    /// `unencrypted_comment_regex`).
+    #[error("Error encrypting tree: Error walking tree: {reason} (key path `{path}`)")]
+    EncryptTree {
+        /// The key path joined with `:`.
+        path: String,
+        /// What went wrong (never a value).
+        reason: String,
+    },
+    /// The stored MAC differs from the one computed over the decrypted values.
+    #[error(
+        "MAC mismatch. File has {stored}, computed {computed}: the file was modified after encryption (use --ignore-mac only if you trust the change)"
+    )]
+    MacMismatch {
+        /// The decrypted stored digest.
+        stored: String,
+        /// The digest computed over the file.
+        computed: String,
+    },
+    /// The file has no MAC, or an empty one.
+    #[error(
+        "MAC mismatch. File has no MAC, computed {computed}: the metadata's `mac` is missing or empty (use --ignore-mac only if you trust the file)"
+    )]
+    MacMissing {
+        /// The digest computed over the file.
+        computed: String,
+    },
+    /// The stored MAC does not decrypt (typically `lastmodified` was edited).
+    #[error(
+        "Cannot decrypt MAC: {source}: the `mac` or `lastmodified` metadata was changed after encryption"
+    )]
+    MacUndecryptable {
+        /// Why the MAC did not decrypt.
+        source: crate::cipher::CipherError,
+    },
+    /// No master key could recover the data key; carries sops' per-group/per-key report.
+    #[error("{report}")]
+    DataKey {
+        /// The per-group, per-key report (no key material).
+        report: crate::age::DataKeyReport,
+    },
+    /// The file's data key is only encrypted to post-quantum hybrid age recipients
+    /// (`age1pq1…`), which psd does not implement (the `age` crate has no ML-KEM-768 hybrid).
+    #[error(
+        "The file's data key is encrypted only to post-quantum age recipients (age1pq1…), which psd does not support: decrypt it with sops ≥ 3.12, or add an X25519 (age1…) recipient to the file with sops\n\n{report}"
+    )]
+    PostQuantumUnsupported {
+        /// The per-group report of the failed recovery.
+        report: crate::age::DataKeyReport,
+    },
+    /// The recovered data key (or Shamir combination) is unusable.
+    #[error("Error getting data key: {reason}")]
+    InvalidDataKey {
+        /// What was wrong (never key bytes).
+        reason: String,
+    },
+    /// An age recipient string cannot be used for encryption.
+    #[error("invalid age recipient `{recipient}`: {reason}")]
+    InvalidRecipient {
+        /// The recipient string as given (public, not secret).
+        recipient: String,
+        /// Why.
+        reason: String,
+    },
+    /// The data key could not be encrypted to a recipient.
+    #[error("could not encrypt the data key to {recipient}: {reason}")]
+    WrapDataKey {
+        /// The recipient.
+        recipient: String,
+        /// The age error.
+        reason: String,
+    },
+    /// An identity (private key) source cannot be used.
+    #[error("{0}")]
+    Identity(crate::keysource::SourceError),
+    /// No key group was given for encryption.
+    #[error("no key groups provided: give at least one age recipient (--age or .sops.yaml)")]
+    NoKeyGroups,
+    /// A key group has no keys.
+    #[error("empty key group provided: every key group needs at least one recipient")]
+    EmptyKeyGroup,
+    /// The Shamir threshold cannot be used with the number of key groups.
+    #[error(
+        "invalid Shamir threshold {threshold} for {groups} key groups: it must be between 2 and the number of groups"
+    )]
+    InvalidShamirThreshold {
+        /// The requested threshold.
+        threshold: usize,
+        /// The number of key groups.
+        groups: usize,
+    },
+    /// An `--extract` path is not of the form `["key"][0]...`.
+    #[error(
+        "Invalid tree path format: {reason}: use e.g. '[\"data\"][\"password\"]' or '[\"list\"][0]'"
+    )]
+    InvalidTreePath {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An `--extract` path does not exist in the document.
+    #[error("Error walking tree: component {component} not found in the document")]
+    TreePathNotFound {
+        /// The missing component as written in the path (`["b"]`, `[3]`).
+        component: String,
+    },
+    /// The extracted value cannot be written in the output format.
+    #[error("Error dumping file: the extracted value cannot be written as {format}: {reason}")]
+    ExtractUnsupported {
+        /// Output format name.
+        format: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn conflict_message(context: crate::rules::RuleContext) -> String {
+    const LIST: &str = "encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
+    match context {
+        crate::rules::RuleContext::File => {
+            format!("Cannot use more than one of {LIST} in the same file")
+        }
+        crate::rules::RuleContext::ConfigRule => {
+            format!("error loading config: cannot use more than one of {LIST} for the same rule")
+        }
+        crate::rules::RuleContext::Cli => {
+            format!("Error: cannot use more than one of {LIST} in the same file")
+        }
+    }
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -170,6 +353,32 @@ impl Error {
             | Error::ConflictingRuleSelection { .. }
             | Error::ConfigRegex { .. }
             | Error::OnlyAgeSupported { .. } => exit::GENERIC,
+            Error::DuplicateSopsEntry
+            | Error::SopsEntryNotMapping
+            | Error::InvalidMetadata { .. }
+            | Error::NoKeysFound
+            | Error::VersionEmpty
+            | Error::InvalidRecipient { .. }
+            | Error::Identity(_)
+            | Error::TreePathNotFound { .. } => exit::GENERIC,
+            Error::ConflictingRules { context } => match context {
+                crate::rules::RuleContext::ConfigRule => exit::GENERIC,
+                _ => exit::CONFLICTING_PARAMETERS,
+            },
+            Error::InvalidRegex { .. } | Error::InvalidShamirThreshold { .. } => {
+                exit::CONFLICTING_PARAMETERS
+            }
+            Error::DecryptValue { .. } => exit::ERROR_DECRYPTING_TREE,
+            Error::EncryptTree { .. } | Error::WrapDataKey { .. } => exit::ERROR_ENCRYPTING_TREE,
+            Error::MacMismatch { .. }
+            | Error::MacMissing { .. }
+            | Error::MacUndecryptable { .. } => exit::MAC_MISMATCH,
+            Error::DataKey { .. }
+            | Error::PostQuantumUnsupported { .. }
+            | Error::InvalidDataKey { .. } => exit::COULD_NOT_RETRIEVE_KEY,
+            Error::NoKeyGroups | Error::EmptyKeyGroup => exit::NO_ENCRYPTION_KEY_FOUND,
+            Error::InvalidTreePath { .. } => exit::INVALID_TREE_PATH_FORMAT,
+            Error::ExtractUnsupported { .. } => exit::ERROR_DUMPING_TREE,
         }
     }
 }

@@ -121,6 +121,40 @@ impl std::fmt::Display for Timestamp {
 }
 
 impl Timestamp {
+    /// The UTC timestamp of `secs` seconds since the Unix epoch (proleptic Gregorian calendar).
+    pub fn from_unix(secs: i64) -> Self {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Self {
+            year,
+            month,
+            day,
+            hour: (rem / 3600) as u8,
+            minute: (rem % 3600 / 60) as u8,
+            second: (rem % 60) as u8,
+            nanosecond: 0,
+            offset_seconds: 0,
+        }
+    }
+
+    /// The current time in UTC with second precision, as sops writes `lastmodified`.
+    pub fn now_utc() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Self::from_unix(secs)
+    }
+
     /// Parses RFC 3339 (`YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)`, `t`/`z` accepted in lower case),
     /// as Go's `time.Parse(time.RFC3339Nano, ...)` does for `type:time` plaintexts and for
     /// `lastmodified`.
@@ -244,5 +278,14 @@ mod tests {
             "2026-11-27T01:38:24Z"
         );
         assert!(Timestamp::parse_rfc3339("2024-01-02").is_none());
+        assert_eq!(Timestamp::from_unix(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(1_795_743_504).to_string(),
+            "2026-11-27T01:38:24Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(951_782_400).to_string(),
+            "2000-02-29T00:00:00Z"
+        );
     }
 }

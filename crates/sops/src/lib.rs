@@ -11,17 +11,39 @@
 //! - [`tree`]: the ordered document tree every store reads into.
 //! - [`store`]: the [`store::Store`] trait and [`store::Format`] detection.
 //! - [`error`]: [`Error`], one variant per failure, with sops' exit codes.
+//! - [`api`]: the in-memory library API ([`encrypt`], [`decrypt`], [`encrypt_tree`],
+//!   [`decrypt_tree`], [`metadata`], [`is_encrypted`]).
+//! - [`cipher`], [`mac`], [`walk`]: per-value AES-256-GCM, the MAC and the tree walk.
+//! - [`metadata`]: the `sops` block, read in every layout sops 3.7–3.13 wrote.
+//! - [`age`], [`keysource`], [`shamir`]: data-key wrapping, identity discovery, key groups.
+//! - [`rules`]: the six selection rules.
 
 #![deny(missing_docs)]
 
+pub mod age;
+pub mod api;
+pub mod cipher;
 pub mod config;
 pub mod error;
 pub mod flatten;
 pub mod gofmt;
+pub mod keysource;
+pub mod mac;
+pub mod metadata;
+pub mod rules;
+pub mod shamir;
 pub mod store;
 pub mod stores;
 pub mod tree;
+pub mod walk;
 
+pub use api::{
+    DecryptOptions, Decrypted, DecryptedTree, EncryptOptions, decrypt, decrypt_tree, encrypt,
+    encrypt_tree, file_status, is_encrypted, metadata,
+};
 pub use error::Error;
+pub use keysource::Identities;
+pub use metadata::Metadata;
+pub use rules::SelectionRule;
 pub use store::{Format, Store, StoreOptions, store_for};
 pub use tree::{Branch, Comment, Item, Key, Timestamp, Tree, Value};

@@ -1,0 +1,347 @@
+//! The tree walk of sops (spec 1.2, 4, 5): encrypt or decrypt every selected leaf in document
+//! order while feeding clear values into the MAC.
+//!
+//! * `path` holds the mapping keys from the document root; list indices are not part of it.
+//! * The AAD of a value is `path.join(":") + ":"`; a comment uses the path of the mapping or
+//!   list containing it (`:` at top level).
+//! * Nulls are skipped (not encrypted, not hashed); empty strings and empty comments are never
+//!   encrypted; comments are never hashed.
+//! * The comment stack has one level per mapping/list nesting level; a level is cleared after
+//!   each non-comment item (spec 4.3).
+
+use zeroize::Zeroize;
+
+use crate::cipher::{self, CipherError, DataKey};
+use crate::error::Error;
+use crate::mac::Mac;
+use crate::rules::SelectionRule;
+use crate::tree::{Branch, Comment, Key, Tree, Value};
+
+/// Something worth telling the user that did not stop the operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A comment that should be encrypted did not decrypt and was kept as it is (normal for
+    /// files written by sops versions that did not encrypt comments).
+    CommentNotDecrypted {
+        /// The key path of the mapping/list holding the comment, joined with `:`.
+        path: String,
+    },
+    /// The binary store ignores selection rules and `mac_only_encrypted` (sops ≥ 3.11).
+    BinaryIgnoresRules,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::CommentNotDecrypted { path } => write!(
+                f,
+                "Found possibly unencrypted comment in file (at `{path}`). This is to be expected if the file being decrypted was created with an older version of SOPS."
+            ),
+            Warning::BinaryIgnoresRules => f.write_str(
+                "the binary store always encrypts its single value: selection rules and mac_only_encrypted are ignored",
+            ),
+        }
+    }
+}
+
+struct Walker<'a> {
+    key: &'a DataKey,
+    rule: &'a SelectionRule,
+    mac: Mac,
+    mac_only_encrypted: bool,
+    path: Vec<String>,
+    stack: Vec<Vec<String>>,
+    warnings: Vec<Warning>,
+}
+
+impl<'a> Walker<'a> {
+    fn new(key: &'a DataKey, rule: &'a SelectionRule, mac_only_encrypted: bool) -> Self {
+        Self {
+            key,
+            rule,
+            mac: Mac::new(mac_only_encrypted),
+            mac_only_encrypted,
+            path: Vec::new(),
+            stack: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn aad(&self) -> String {
+        let mut s = self.path.join(":");
+        s.push(':');
+        s
+    }
+
+    fn path_string(&self) -> String {
+        self.path.join(":")
+    }
+
+    fn selected(&self, is_comment: bool) -> bool {
+        self.rule
+            .should_encrypt(&self.path, &self.stack, is_comment)
+    }
+
+    fn push_comment(&mut self, text: &str) {
+        if let Some(level) = self.stack.last_mut() {
+            level.push(text.to_owned());
+        }
+    }
+
+    fn clear_level(&mut self) {
+        if let Some(level) = self.stack.last_mut() {
+            level.clear();
+        }
+    }
+
+    // ---- encryption ----
+
+    fn enc_branch(&mut self, branch: &mut Branch) -> Result<(), Error> {
+        self.stack.push(Vec::new());
+        for item in branch.iter_mut() {
+            match &mut item.key {
+                Key::Comment(c) => {
+                    self.push_comment(&c.text);
+                    self.enc_comment(c)?;
+                }
+                Key::Name(name) => {
+                    self.path.push(name.clone());
+                    self.enc_value(&mut item.value)?;
+                    self.path.pop();
+                    self.clear_level();
+                }
+            }
+        }
+        self.stack.pop();
+        Ok(())
+    }
+
+    fn enc_list(&mut self, list: &mut [Value]) -> Result<(), Error> {
+        self.stack.push(Vec::new());
+        for v in list.iter_mut() {
+            if let Value::Comment(c) = v {
+                self.push_comment(&c.text);
+                self.enc_comment(c)?;
+            } else {
+                self.enc_value(v)?;
+                self.clear_level();
+            }
+        }
+        self.stack.pop();
+        Ok(())
+    }
+
+    fn enc_comment(&mut self, c: &mut Comment) -> Result<(), Error> {
+        if c.text.is_empty() || !self.selected(true) {
+            return Ok(());
+        }
+        let aad = self.aad();
+        let enc = cipher::encrypt_bytes(self.key, c.text.as_bytes(), aad.as_bytes(), "comment");
+        if let SelectionRule::UnencryptedCommentRegex(re) = self.rule {
+            if re.is_match(&enc) {
+                return Err(Error::EncryptTree {
+                    path: self.path_string(),
+                    reason: "Encrypted comment matches UnencryptedCommentRegex! Make sure the regex cannot match ENC[...] text".into(),
+                });
+            }
+        }
+        c.text.zeroize();
+        c.text = enc;
+        Ok(())
+    }
+
+    fn enc_value(&mut self, v: &mut Value) -> Result<(), Error> {
+        match v {
+            Value::Null => Ok(()),
+            Value::Map(b) => self.enc_branch(b),
+            Value::List(l) => self.enc_list(l),
+            Value::Comment(c) => {
+                self.push_comment(&c.text);
+                self.enc_comment(c)
+            }
+            leaf => {
+                let selected = self.selected(false);
+                let Some((datatype, bytes)) = cipher::to_bytes(leaf) else {
+                    return Ok(());
+                };
+                if !self.mac_only_encrypted || selected {
+                    self.mac.update(&bytes);
+                }
+                if selected && !bytes.is_empty() {
+                    let aad = self.aad();
+                    let enc = cipher::encrypt_bytes(self.key, &bytes, aad.as_bytes(), datatype);
+                    zeroize_value(leaf);
+                    *leaf = Value::Str(enc);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    // ---- decryption ----
+
+    fn dec_branch(&mut self, branch: &mut Branch) -> Result<(), Error> {
+        self.stack.push(Vec::new());
+        for item in branch.iter_mut() {
+            match &mut item.key {
+                Key::Comment(c) => {
+                    self.push_comment(&c.text);
+                    self.dec_comment(c);
+                }
+                Key::Name(name) => {
+                    self.path.push(name.clone());
+                    self.dec_value(&mut item.value)?;
+                    self.path.pop();
+                    self.clear_level();
+                }
+            }
+        }
+        self.stack.pop();
+        Ok(())
+    }
+
+    fn dec_list(&mut self, list: &mut [Value]) -> Result<(), Error> {
+        self.stack.push(Vec::new());
+        for v in list.iter_mut() {
+            if let Value::Comment(c) = v {
+                self.push_comment(&c.text);
+                self.dec_comment(c);
+            } else {
+                self.dec_value(v)?;
+                self.clear_level();
+            }
+        }
+        self.stack.pop();
+        Ok(())
+    }
+
+    /// Decrypts a comment in place; on failure keeps it and records a warning (as sops does).
+    fn dec_comment(&mut self, c: &mut Comment) {
+        if c.text.is_empty() || !self.selected(true) {
+            return;
+        }
+        let aad = self.aad();
+        match cipher::decrypt_value(self.key, &c.text, &aad) {
+            Ok(Value::Comment(plain)) => c.text = plain.text,
+            Ok(other) => {
+                if let Some((_, bytes)) = cipher::to_bytes(&other) {
+                    c.text = String::from_utf8_lossy(&bytes).into_owned();
+                }
+            }
+            Err(_) => self.warnings.push(Warning::CommentNotDecrypted {
+                path: self.path_string(),
+            }),
+        }
+    }
+
+    fn dec_value(&mut self, v: &mut Value) -> Result<(), Error> {
+        match v {
+            Value::Null => Ok(()),
+            Value::Map(b) => self.dec_branch(b),
+            Value::List(l) => self.dec_list(l),
+            Value::Comment(c) => {
+                self.push_comment(&c.text);
+                self.dec_comment(c);
+                Ok(())
+            }
+            leaf => {
+                let selected = self.selected(false);
+                if selected {
+                    let aad = self.aad();
+                    let plain = match leaf {
+                        Value::Str(s) => cipher::decrypt_value(self.key, s, &aad),
+                        Value::Bytes(b) => match std::str::from_utf8(b) {
+                            Ok(s) => cipher::decrypt_value(self.key, s, &aad),
+                            Err(_) => Err(not_enc()),
+                        },
+                        _ => Err(not_enc()),
+                    }
+                    .map_err(|source| Error::DecryptValue {
+                        path: self.path_string(),
+                        source,
+                    })?;
+                    *leaf = plain;
+                }
+                // A value that decrypted to a comment (a list comment stored as a string by
+                // sops) is never hashed (spec 5.2).
+                if !self.mac_only_encrypted || selected {
+                    if let Some((datatype, bytes)) = cipher::to_bytes(leaf) {
+                        if datatype != "comment" {
+                            self.mac.update(&bytes);
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn not_enc() -> CipherError {
+    CipherError::Format {
+        shown: "(a value that is not an ENC[...] string, not shown)".into(),
+    }
+}
+
+fn zeroize_value(v: &mut Value) {
+    match v {
+        Value::Str(s) => s.zeroize(),
+        Value::Bytes(b) => b.zeroize(),
+        Value::Comment(c) => c.text.zeroize(),
+        _ => {}
+    }
+}
+
+/// Wipes every string and byte buffer in a tree (used on plaintext trees before drop).
+pub fn zeroize_tree(tree: &mut Tree) {
+    fn value(v: &mut Value) {
+        match v {
+            Value::Map(b) => branch(b),
+            Value::List(l) => l.iter_mut().for_each(value),
+            other => zeroize_value(other),
+        }
+    }
+    fn branch(b: &mut Branch) {
+        for item in b.iter_mut() {
+            if let Key::Comment(c) = &mut item.key {
+                c.text.zeroize();
+            }
+            value(&mut item.value);
+        }
+    }
+    tree.branches.iter_mut().for_each(branch);
+}
+
+/// Encrypts every selected leaf of `tree` in place and returns the MAC digest (upper-case
+/// hex) over the clear values. All documents share one MAC.
+pub fn encrypt_tree(
+    tree: &mut Tree,
+    key: &DataKey,
+    rule: &SelectionRule,
+    mac_only_encrypted: bool,
+) -> Result<String, Error> {
+    let mut w = Walker::new(key, rule, mac_only_encrypted);
+    for b in tree.branches.iter_mut() {
+        w.stack.clear();
+        w.enc_branch(b)?;
+    }
+    Ok(w.mac.finish())
+}
+
+/// Decrypts every selected leaf of `tree` in place and returns the computed MAC digest and
+/// the warnings (comments that did not decrypt).
+pub fn decrypt_tree(
+    tree: &mut Tree,
+    key: &DataKey,
+    rule: &SelectionRule,
+    mac_only_encrypted: bool,
+) -> Result<(String, Vec<Warning>), Error> {
+    let mut w = Walker::new(key, rule, mac_only_encrypted);
+    for b in tree.branches.iter_mut() {
+        w.stack.clear();
+        w.dec_branch(b)?;
+    }
+    let warnings = std::mem::take(&mut w.warnings);
+    Ok((w.mac.finish(), warnings))
+}
