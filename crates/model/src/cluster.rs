@@ -1,1 +1,886 @@
-//! The cluster description (`psd.yaml`): domain, ACME email, enabled services, sizes.
+//! The cluster description (`psd.yaml`): domain, ACME email, enabled services, sizes, storage
+//! class, image overrides, age recipients and the Flux cluster name.
+//!
+//! Every field has a documented default; a file may set any subset of them, and with no file at
+//! all [`ClusterConfig::default`] is the design's cluster (domain `almckay.io`). Unknown keys are
+//! errors that carry the line and column ([`ClusterConfig::from_yaml`]), and
+//! [`ClusterConfig::validate`] checks DNS names, the email address, Kubernetes quantities and
+//! SQL identifiers before anything is rendered. [`json_schema`] gives the JSON Schema of the file,
+//! derived from these types so it cannot drift from them.
+//!
+//! ```
+//! let cfg = psd_model::cluster::ClusterConfig::from_yaml("domain: example.org\n").unwrap();
+//! assert_eq!(cfg.domain, "example.org");
+//! assert_eq!(cfg.services.postgresql.size, "20Gi");
+//! cfg.validate().unwrap();
+//! ```
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Errors reading or validating a cluster description.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The YAML could not be parsed or has an unknown/mistyped key. The message carries the line
+    /// and column (and a snippet of the offending line).
+    #[error("invalid cluster description: {0}")]
+    Parse(String),
+    /// A field has a value that cannot work in a cluster (bad DNS name, email, size, …).
+    #[error("invalid value for `{field}`: {reason}")]
+    Invalid {
+        /// Dotted path of the field, e.g. `services.postgresql.size`.
+        field: String,
+        /// What is wrong and what is accepted.
+        reason: String,
+    },
+}
+
+/// The whole cluster description (`psd.yaml`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+#[schemars(title = "psd cluster description (psd.yaml)")]
+pub struct ClusterConfig {
+    /// The DNS zone the cluster serves (a DNS-1123 subdomain with at least two labels). Hosts are
+    /// made from it (e.g. `auth.<domain>`) and the Cloudflare DNS-01 solver is limited to it.
+    /// Default: `almckay.io`.
+    pub domain: String,
+    /// Let's Encrypt (ACME) settings.
+    pub acme: AcmeConfig,
+    /// Flux settings.
+    pub flux: FluxConfig,
+    /// SOPS settings: who can decrypt the Secrets.
+    pub sops: SopsConfig,
+    /// Storage class for every persistent volume unless a service overrides it (a DNS-1123
+    /// subdomain). Default: `local-path` (the provisioner K3s ships).
+    pub storage_class: String,
+    /// Container image overrides for the Bitnami charts (PostgreSQL, Redis).
+    pub images: ImagesConfig,
+    /// Which services run and how.
+    pub services: ServicesConfig,
+    /// Helm chart versions (pinned, so a render is reproducible).
+    pub charts: ChartsConfig,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            domain: "almckay.io".into(),
+            acme: AcmeConfig::default(),
+            flux: FluxConfig::default(),
+            sops: SopsConfig::default(),
+            storage_class: "local-path".into(),
+            images: ImagesConfig::default(),
+            services: ServicesConfig::default(),
+            charts: ChartsConfig::default(),
+        }
+    }
+}
+
+/// Which Let's Encrypt ClusterIssuer the ingress annotations point at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AcmeEnvironment {
+    /// `letsencrypt-staging`: untrusted certificates, generous rate limits (for first runs).
+    Staging,
+    /// `letsencrypt-prod`: trusted certificates, strict rate limits.
+    Production,
+}
+
+impl AcmeEnvironment {
+    /// The ClusterIssuer name psd renders for this environment.
+    pub fn issuer_name(self) -> &'static str {
+        match self {
+            AcmeEnvironment::Staging => "letsencrypt-staging",
+            AcmeEnvironment::Production => "letsencrypt-prod",
+        }
+    }
+}
+
+/// Let's Encrypt (ACME) settings. Both a staging and a production ClusterIssuer are always
+/// rendered; `issuer` chooses the one ingresses use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcmeConfig {
+    /// The ACME account email (expiry notices go there). Default: `admin@almckay.io`.
+    pub email: String,
+    /// The issuer ingresses use: `production` or `staging`. Default: `production`.
+    pub issuer: AcmeEnvironment,
+    /// Recursive nameservers cert-manager uses for its DNS-01 self-check
+    /// (`dns01RecursiveNameservers`, `host:port` list separated by commas). Needed when the
+    /// cluster's DNS hides the public zone. Empty string: cert-manager's default (cluster DNS).
+    /// Default: `1.1.1.1:53,1.0.0.1:53`.
+    pub dns01_nameservers: String,
+}
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        Self {
+            email: "admin@almckay.io".into(),
+            issuer: AcmeEnvironment::Production,
+            dns01_nameservers: "1.1.1.1:53,1.0.0.1:53".into(),
+        }
+    }
+}
+
+/// Flux settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct FluxConfig {
+    /// The cluster's name: the entry folder is `gitops/clusters/<cluster_name>/`, which is the
+    /// `--path` to give `flux bootstrap` (a DNS-1123 label). Default: `k3s`.
+    pub cluster_name: String,
+    /// The name of the Flux `GitRepository` source the Kustomizations read (the one
+    /// `flux bootstrap` creates). Default: `flux-system`.
+    pub source_name: String,
+    /// Folder of the rendered tree, relative to the repository root; also the prefix of every
+    /// Kustomization `path`. Default: `gitops`.
+    pub root: String,
+    /// How often Flux reconciles the Kustomizations (a Go duration). Default: `10m`.
+    pub interval: String,
+}
+
+impl Default for FluxConfig {
+    fn default() -> Self {
+        Self {
+            cluster_name: "k3s".into(),
+            source_name: "flux-system".into(),
+            root: "gitops".into(),
+            interval: "10m".into(),
+        }
+    }
+}
+
+/// SOPS settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SopsConfig {
+    /// age recipients (`age1…`) every Secret is encrypted to, used when the repository has no
+    /// `.sops.yaml` (which wins when present). Empty: psd creates `age.key` and a `.sops.yaml`
+    /// for it on first render. Default: empty.
+    pub age_recipients: Vec<String>,
+}
+
+/// Image overrides for the Bitnami charts.
+///
+/// Since 28 Aug 2025 Bitnami's versioned images are no longer pullable from `docker.io/bitnami`;
+/// they were frozen under `docker.io/bitnamilegacy` (no security updates). psd renders explicit
+/// overrides so the charts start, and warns on every render while the legacy repository is used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImagesConfig {
+    /// Registry host of the images. Default: `docker.io`.
+    pub registry: String,
+    /// Repository namespace the image names are appended to (`<namespace>/postgresql`).
+    /// Default: `bitnamilegacy` (frozen, unmaintained; use a mirror or Bitnami Secure Images
+    /// for production).
+    pub namespace: String,
+    /// Sets the charts' `global.security.allowInsecureImages`, which they require before they
+    /// accept images from anywhere but their own registry. Default: `true`.
+    pub allow_insecure_images: bool,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        Self {
+            registry: "docker.io".into(),
+            namespace: "bitnamilegacy".into(),
+            allow_insecure_images: true,
+        }
+    }
+}
+
+impl ImagesConfig {
+    /// Whether the frozen `bitnamilegacy` images are in use (psd warns about it).
+    pub fn uses_legacy_bitnami(&self) -> bool {
+        self.namespace == "bitnamilegacy"
+    }
+}
+
+/// The services psd renders.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServicesConfig {
+    /// Bitnami PostgreSQL in namespace `database`, exposed on Traefik entry point
+    /// `postgresql` (TCP 5432).
+    pub postgresql: PostgresqlConfig,
+    /// Bitnami Redis (standalone) in namespace `cache`, exposed on Traefik entry point `redis`
+    /// (TCP 6379).
+    pub redis: RedisConfig,
+    /// Authentik in namespace `auth`, served over HTTPS at `<host>.<domain>`; its database lives
+    /// in the PostgreSQL above (so it needs PostgreSQL enabled).
+    pub authentik: AuthentikConfig,
+}
+
+/// PostgreSQL settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresqlConfig {
+    /// Render PostgreSQL. Default: `true`.
+    pub enabled: bool,
+    /// Size of the data volume (a Kubernetes quantity such as `20Gi`). Default: `20Gi`.
+    pub size: String,
+    /// Storage class of the data volume; empty: the top-level `storage_class`. Default: empty.
+    pub storage_class: String,
+    /// The application database the chart creates (`auth.database`, an SQL identifier).
+    /// Default: `app`.
+    pub database: String,
+    /// The application user the chart creates (`auth.username`, an SQL identifier).
+    /// Default: `app`.
+    pub username: String,
+    /// Image tag override; empty: the chart's default tag. Default: empty.
+    pub image_tag: String,
+}
+
+impl Default for PostgresqlConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            size: "20Gi".into(),
+            storage_class: String::new(),
+            database: "app".into(),
+            username: "app".into(),
+            image_tag: String::new(),
+        }
+    }
+}
+
+/// Redis settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Render Redis. Default: `true`.
+    pub enabled: bool,
+    /// Size of the master's data volume (a Kubernetes quantity). Default: `8Gi`.
+    pub size: String,
+    /// Storage class of the data volume; empty: the top-level `storage_class`. Default: empty.
+    pub storage_class: String,
+    /// Image tag override; empty: the chart's default tag. Default: empty.
+    pub image_tag: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            size: "8Gi".into(),
+            storage_class: String::new(),
+            image_tag: String::new(),
+        }
+    }
+}
+
+/// Authentik settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthentikConfig {
+    /// Render Authentik. Default: `true`.
+    pub enabled: bool,
+    /// Host label: Authentik is served at `<host>.<domain>` (a DNS-1123 label). Default: `auth`.
+    pub host: String,
+    /// Authentik's own database inside PostgreSQL (an SQL identifier). Default: `authentik`.
+    pub database: String,
+    /// The PostgreSQL role Authentik connects as (an SQL identifier). Default: `authentik`.
+    pub username: String,
+    /// Email of the initial `akadmin` user (`AUTHENTIK_BOOTSTRAP_EMAIL`).
+    /// Default: the ACME email.
+    pub bootstrap_email: String,
+}
+
+impl Default for AuthentikConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            host: "auth".into(),
+            database: "authentik".into(),
+            username: "authentik".into(),
+            bootstrap_email: String::new(),
+        }
+    }
+}
+
+/// Pinned chart versions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChartsConfig {
+    /// cert-manager chart tag in `oci://quay.io/jetstack/charts/cert-manager`.
+    /// Default: `v1.21.1`.
+    pub cert_manager: String,
+    /// Bitnami PostgreSQL chart tag in `oci://registry-1.docker.io/bitnamicharts/postgresql`.
+    /// Default: `17.1.0`.
+    pub postgresql: String,
+    /// Bitnami Redis chart tag in `oci://registry-1.docker.io/bitnamicharts/redis`.
+    /// Default: `23.1.1`.
+    pub redis: String,
+    /// Authentik chart tag in `oci://ghcr.io/goauthentik/helm-charts/authentik`.
+    /// Default: `2026.8.0`.
+    pub authentik: String,
+}
+
+impl Default for ChartsConfig {
+    fn default() -> Self {
+        Self {
+            cert_manager: "v1.21.1".into(),
+            postgresql: "17.1.0".into(),
+            redis: "23.1.1".into(),
+            authentik: "2026.8.0".into(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Parses a `psd.yaml`. Missing fields take their defaults; unknown keys, wrong types and
+    /// YAML syntax errors are reported with line and column. The result is not yet validated:
+    /// call [`ClusterConfig::validate`].
+    ///
+    /// # Errors
+    /// [`ClusterError::Parse`] with the location of the problem.
+    pub fn from_yaml(text: &str) -> Result<Self, ClusterError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let opts = serde_saphyr::options! {
+            strict_booleans: true,
+        };
+        serde_saphyr::from_str_with_options(text, opts)
+            .map_err(|e| ClusterError::Parse(e.to_string()))
+    }
+
+    /// The host Authentik is served at (`<host>.<domain>`).
+    pub fn authentik_host(&self) -> String {
+        format!("{}.{}", self.services.authentik.host, self.domain)
+    }
+
+    /// The storage class PostgreSQL's volume uses.
+    pub fn postgresql_storage_class(&self) -> &str {
+        non_empty_or(
+            &self.services.postgresql.storage_class,
+            &self.storage_class,
+        )
+    }
+
+    /// The storage class Redis' volume uses.
+    pub fn redis_storage_class(&self) -> &str {
+        non_empty_or(&self.services.redis.storage_class, &self.storage_class)
+    }
+
+    /// The email of Authentik's initial admin.
+    pub fn authentik_bootstrap_email(&self) -> &str {
+        non_empty_or(&self.services.authentik.bootstrap_email, &self.acme.email)
+    }
+
+    /// Checks every value that must be valid for the rendered tree to work.
+    ///
+    /// # Errors
+    /// The first [`ClusterError::Invalid`] found, naming the field.
+    pub fn validate(&self) -> Result<(), ClusterError> {
+        check("domain", validate_domain(&self.domain))?;
+        check("acme.email", validate_email(&self.acme.email))?;
+        for (i, ns) in self
+            .acme
+            .dns01_nameservers
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .enumerate()
+        {
+            check(
+                &format!("acme.dns01_nameservers[{i}]"),
+                validate_host_port(ns),
+            )?;
+        }
+        check("flux.cluster_name", validate_label(&self.flux.cluster_name))?;
+        check(
+            "flux.source_name",
+            validate_subdomain(&self.flux.source_name),
+        )?;
+        check("flux.root", validate_relative_dir(&self.flux.root))?;
+        check("flux.interval", validate_duration(&self.flux.interval))?;
+        for (i, r) in self.sops.age_recipients.iter().enumerate() {
+            check(
+                &format!("sops.age_recipients[{i}]"),
+                validate_age_recipient(r),
+            )?;
+        }
+        check("storage_class", validate_subdomain(&self.storage_class))?;
+        check("images.registry", validate_registry(&self.images.registry))?;
+        check(
+            "images.namespace",
+            validate_image_path(&self.images.namespace),
+        )?;
+        let pg = &self.services.postgresql;
+        check("services.postgresql.size", validate_quantity(&pg.size))?;
+        if !pg.storage_class.is_empty() {
+            check(
+                "services.postgresql.storage_class",
+                validate_subdomain(&pg.storage_class),
+            )?;
+        }
+        check(
+            "services.postgresql.database",
+            validate_sql_identifier(&pg.database),
+        )?;
+        check(
+            "services.postgresql.username",
+            validate_sql_identifier(&pg.username),
+        )?;
+        check("services.postgresql.image_tag", validate_tag(&pg.image_tag))?;
+        let rd = &self.services.redis;
+        check("services.redis.size", validate_quantity(&rd.size))?;
+        if !rd.storage_class.is_empty() {
+            check(
+                "services.redis.storage_class",
+                validate_subdomain(&rd.storage_class),
+            )?;
+        }
+        check("services.redis.image_tag", validate_tag(&rd.image_tag))?;
+        let ak = &self.services.authentik;
+        check("services.authentik.host", validate_label(&ak.host))?;
+        check(
+            "services.authentik.database",
+            validate_sql_identifier(&ak.database),
+        )?;
+        check(
+            "services.authentik.username",
+            validate_sql_identifier(&ak.username),
+        )?;
+        if !ak.bootstrap_email.is_empty() {
+            check(
+                "services.authentik.bootstrap_email",
+                validate_email(&ak.bootstrap_email),
+            )?;
+        }
+        check("services.authentik.host", {
+            let host = self.authentik_host();
+            if host.len() > 253 {
+                Err(format!("`{host}` is longer than 253 characters"))
+            } else {
+                Ok(())
+            }
+        })?;
+        if ak.enabled && !pg.enabled {
+            return Err(ClusterError::Invalid {
+                field: "services.authentik.enabled".into(),
+                reason: "Authentik keeps its data in PostgreSQL: enable services.postgresql too"
+                    .into(),
+            });
+        }
+        if ak.enabled && pg.enabled && (ak.username == pg.username || ak.database == pg.database)
+        {
+            return Err(ClusterError::Invalid {
+                field: "services.authentik.username".into(),
+                reason: "Authentik needs its own PostgreSQL user and database, different from \
+                         services.postgresql.username/database"
+                    .into(),
+            });
+        }
+        check(
+            "charts.cert_manager",
+            validate_tag(&self.charts.cert_manager),
+        )?;
+        check("charts.postgresql", validate_tag(&self.charts.postgresql))?;
+        check("charts.redis", validate_tag(&self.charts.redis))?;
+        check("charts.authentik", validate_tag(&self.charts.authentik))?;
+        for (field, v) in [
+            ("charts.cert_manager", &self.charts.cert_manager),
+            ("charts.postgresql", &self.charts.postgresql),
+            ("charts.redis", &self.charts.redis),
+            ("charts.authentik", &self.charts.authentik),
+        ] {
+            if v.is_empty() {
+                return Err(ClusterError::Invalid {
+                    field: field.into(),
+                    reason: "a chart version is required".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The default description as YAML (what `psd config default` prints).
+    pub fn default_yaml() -> String {
+        // Serialising plain strings, bools and lists cannot fail.
+        serde_saphyr::to_string(&Self::default()).unwrap_or_default()
+    }
+}
+
+fn non_empty_or<'a>(a: &'a str, b: &'a str) -> &'a str {
+    if a.is_empty() { b } else { a }
+}
+
+fn check(field: &str, r: Result<(), String>) -> Result<(), ClusterError> {
+    r.map_err(|reason| ClusterError::Invalid {
+        field: field.into(),
+        reason,
+    })
+}
+
+/// The JSON Schema of `psd.yaml`, generated from [`ClusterConfig`]'s types and doc comments.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ClusterConfig)).unwrap_or_default()
+}
+
+/// A DNS-1123 label: 1–63 of `a-z0-9-`, starting and ending alphanumeric.
+pub fn validate_label(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a DNS-1123 label (1-63 characters of a-z, 0-9 and '-', starting and \
+             ending with a letter or digit)"
+        ))
+    }
+}
+
+/// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
+pub fn validate_subdomain(s: &str) -> Result<(), String> {
+    if s.is_empty() || s.len() > 253 || s.split('.').any(|l| validate_label(l).is_err()) {
+        return Err(format!(
+            "`{s}` is not a DNS-1123 subdomain (lower-case labels of a-z, 0-9 and '-' joined by \
+             dots, at most 253 characters)"
+        ));
+    }
+    Ok(())
+}
+
+/// A DNS zone: a DNS-1123 subdomain with at least two labels and a non-numeric top label.
+pub fn validate_domain(s: &str) -> Result<(), String> {
+    validate_subdomain(s)?;
+    let labels: Vec<&str> = s.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("`{s}` needs at least two labels, e.g. example.org"));
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!("`{s}` has a numeric top-level label"));
+    }
+    Ok(())
+}
+
+/// An email address as ACME accepts it: `local@domain` with a plain ASCII local part.
+pub fn validate_email(s: &str) -> Result<(), String> {
+    let bad = || format!("`{s}` is not an email address like admin@example.org");
+    let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    if !local_ok || validate_domain(domain).is_err() {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// A Kubernetes quantity for a volume size: a positive decimal number with an optional binary
+/// (`Ki` … `Ei`) or decimal (`k`, `M` … `E`) suffix, e.g. `20Gi`.
+pub fn validate_quantity(s: &str) -> Result<(), String> {
+    const SUFFIXES: [&str; 13] = [
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E", "",
+    ];
+    let bad = || {
+        format!(
+            "`{s}` is not a Kubernetes quantity for a size (a number with a suffix like Mi, Gi, \
+             Ti or G, e.g. 20Gi)"
+        )
+    };
+    let suffix = SUFFIXES
+        .iter()
+        .find(|suf| !suf.is_empty() && s.ends_with(*suf))
+        .copied()
+        .unwrap_or("");
+    let number = &s[..s.len() - suffix.len()];
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits_ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && (!number.contains('.') || !frac.is_empty());
+    if !digits_ok || number.bytes().all(|b| b == b'0' || b == b'.') {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// An SQL identifier safe to put unquoted in a script: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+pub fn validate_sql_identifier(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a simple SQL identifier (1-63 characters of a-z, 0-9 and '_', not \
+             starting with a digit)"
+        ))
+    }
+}
+
+/// An OCI tag (empty allowed: "use the default").
+fn validate_tag(s: &str) -> Result<(), String> {
+    let ok = s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+        && !s.starts_with(['.', '-']);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{s}` is not a valid image or chart tag"))
+    }
+}
+
+fn validate_registry(s: &str) -> Result<(), String> {
+    let (host, port) = s.split_once(':').unwrap_or((s, ""));
+    let host_ok = validate_subdomain(host).is_ok() || host == "localhost";
+    let port_ok = port.is_empty() || port.parse::<u16>().is_ok_and(|p| p > 0);
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(format!("`{s}` is not a registry host such as docker.io"))
+    }
+}
+
+fn validate_image_path(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an image repository path (lower-case, '/'-separated)"
+        ))
+    }
+}
+
+fn validate_host_port(s: &str) -> Result<(), String> {
+    let bad = || format!("`{s}` is not a host:port nameserver such as 1.1.1.1:53");
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let host_ok = host.parse::<std::net::IpAddr>().is_ok() || validate_subdomain(host).is_ok();
+    if !host_ok || port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+fn validate_relative_dir(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a relative folder path (no '..', no leading '/')"
+        ))
+    }
+}
+
+/// A Go duration as Flux accepts it, e.g. `10m`, `1h30m`, `30s`.
+fn validate_duration(s: &str) -> Result<(), String> {
+    let bad = || format!("`{s}` is not a duration such as 10m or 1h30m");
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = &rest[digits..];
+        let unit = ["ms", "h", "m", "s"]
+            .iter()
+            .find(|u| rest.starts_with(*u))
+            .ok_or_else(bad)?;
+        rest = &rest[unit.len()..];
+    }
+    Ok(())
+}
+
+/// An age X25519 recipient: `age1` followed by 58 bech32 characters (lower case).
+fn validate_age_recipient(s: &str) -> Result<(), String> {
+    if s.parse::<age::x25519::Recipient>().is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an age recipient (age1… as printed by age-keygen -y)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn default_is_the_design_and_valid() {
+        let c = ClusterConfig::default();
+        c.validate().unwrap();
+        assert_eq!(c.domain, "almckay.io");
+        assert_eq!(c.acme.email, "admin@almckay.io");
+        assert_eq!(c.services.postgresql.size, "20Gi");
+        assert_eq!(c.services.redis.size, "8Gi");
+        assert_eq!(c.storage_class, "local-path");
+        assert_eq!(c.flux.cluster_name, "k3s");
+        assert!(c.images.uses_legacy_bitnami());
+        assert_eq!(c.authentik_host(), "auth.almckay.io");
+        assert_eq!(c.authentik_bootstrap_email(), "admin@almckay.io");
+    }
+
+    #[test]
+    fn empty_file_is_the_default() {
+        assert_eq!(
+            ClusterConfig::from_yaml("").unwrap(),
+            ClusterConfig::default()
+        );
+        assert_eq!(
+            ClusterConfig::from_yaml("# nothing\n").unwrap(),
+            ClusterConfig::default()
+        );
+    }
+
+    #[test]
+    fn default_yaml_round_trips() {
+        let text = ClusterConfig::default_yaml();
+        assert_eq!(
+            ClusterConfig::from_yaml(&text).unwrap(),
+            ClusterConfig::default()
+        );
+    }
+
+    #[test]
+    fn unknown_key_reports_line_and_column() {
+        let err = ClusterConfig::from_yaml("domain: example.org\nservices:\n  redis:\n    sise: 1Gi\n")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("sise"), "{msg}");
+        assert!(msg.contains("line 4"), "{msg}");
+        assert!(msg.contains("column 5"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_reports_location() {
+        let msg = ClusterConfig::from_yaml("services:\n  redis:\n    enabled: yes\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let c = ClusterConfig::from_yaml("services:\n  redis:\n    enabled: false\n").unwrap();
+        assert!(!c.services.redis.enabled);
+        assert_eq!(c.services.redis.size, "8Gi");
+        assert!(c.services.postgresql.enabled);
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        let cases: &[(&str, &str)] = &[
+            ("domain: Example.org\n", "domain"),
+            ("domain: localhost\n", "domain"),
+            ("acme:\n  email: admin\n", "acme.email"),
+            ("acme:\n  email: a@b\n", "acme.email"),
+            ("services:\n  postgresql:\n    size: 20GB\n", "services.postgresql.size"),
+            ("services:\n  redis:\n    size: '0Gi'\n", "services.redis.size"),
+            ("storage_class: Local_Path\n", "storage_class"),
+            ("flux:\n  cluster_name: my.cluster\n", "flux.cluster_name"),
+            (
+                "services:\n  postgresql:\n    database: \"x; DROP\"\n",
+                "services.postgresql.database",
+            ),
+            ("sops:\n  age_recipients: [age1nope]\n", "sops.age_recipients[0]"),
+            (
+                "services:\n  postgresql:\n    enabled: false\n",
+                "services.authentik.enabled",
+            ),
+            ("flux:\n  root: ../out\n", "flux.root"),
+        ];
+        for (yaml, field) in cases {
+            match ClusterConfig::from_yaml(yaml).unwrap().validate() {
+                Err(ClusterError::Invalid { field: f, .. }) => assert_eq!(&f, field, "{yaml}"),
+                other => panic!("{yaml}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn quantities() {
+        for ok in ["20Gi", "8Gi", "1", "1.5Ti", "500M", "100k"] {
+            validate_quantity(ok).unwrap();
+        }
+        for bad in ["", "Gi", "20GB", "-1Gi", "1.Gi", "0", "0.0Gi", "20 Gi", "2e3"] {
+            assert!(validate_quantity(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn schema_is_derived_from_the_types() {
+        let schema = json_schema();
+        let props = &schema["properties"];
+        for key in [
+            "domain",
+            "acme",
+            "flux",
+            "sops",
+            "storage_class",
+            "images",
+            "services",
+            "charts",
+        ] {
+            assert!(props.get(key).is_some(), "{key} missing from schema");
+        }
+        assert_eq!(schema["additionalProperties"], serde_json::json!(false));
+        // The schema accepts the default serialised as JSON.
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let default = serde_json::to_value(ClusterConfig::default()).unwrap();
+        assert!(validator.is_valid(&default));
+        let bad = serde_json::json!({"domian": "x"});
+        assert!(!validator.is_valid(&bad));
+    }
+
+    proptest! {
+        #[test]
+        fn valid_labels_pass(s in "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?") {
+            prop_assert!(validate_label(&s).is_ok());
+        }
+
+        #[test]
+        fn serialised_configs_parse_back(
+            domain in "[a-z][a-z0-9]{0,10}\\.(org|io|net)",
+            redis in any::<bool>(),
+            size in 1u32..1000,
+        ) {
+            let mut c = ClusterConfig { domain, ..ClusterConfig::default() };
+            c.services.redis.enabled = redis;
+            c.services.postgresql.size = format!("{size}Gi");
+            c.validate().unwrap();
+            let text = serde_saphyr::to_string(&c).unwrap();
+            prop_assert_eq!(ClusterConfig::from_yaml(&text).unwrap(), c);
+        }
+    }
+}
