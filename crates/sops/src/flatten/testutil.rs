@@ -57,6 +57,16 @@ pub(crate) fn sops() -> Option<PathBuf> {
 /// Runs sops with `args`, the age key file and `stdin`; returns stdout, panicking with stderr
 /// on failure.
 pub(crate) fn run_sops(sops: &Path, key_file: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    try_run_sops(sops, key_file, args, stdin).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs sops; `Err` with its stderr when it fails.
+pub(crate) fn try_run_sops(
+    sops: &Path,
+    key_file: &Path,
+    args: &[&str],
+    stdin: &[u8],
+) -> Result<Vec<u8>, String> {
     use std::io::Write;
     let mut child = Command::new(sops)
         .args(args)
@@ -74,12 +84,14 @@ pub(crate) fn run_sops(sops: &Path, key_file: &Path, args: &[&str], stdin: &[u8]
     input.write_all(stdin).expect("write stdin");
     drop(input);
     let out = child.wait_with_output().expect("sops output");
-    assert!(
-        out.status.success(),
-        "sops {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!(
+            "sops {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// `sops decrypt` of a file.
@@ -98,8 +110,18 @@ pub(crate) const KEY_A_RECIPIENT: &str =
 /// sops encrypts `plain` (a `format` file) for key A and decrypts it again: its canonical
 /// rendering of our plain output.
 pub(crate) fn sops_reemit(sops: &Path, key_dir: &Path, format: &str, plain: &[u8]) -> Vec<u8> {
+    try_sops_reemit(sops, key_dir, format, plain).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`sops_reemit`], with sops' failure as `Err`.
+pub(crate) fn try_sops_reemit(
+    sops: &Path,
+    key_dir: &Path,
+    format: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, String> {
     let key = key_dir.join("key_a.txt");
-    let enc = run_sops(
+    let enc = try_run_sops(
         sops,
         &key,
         &[
@@ -113,8 +135,8 @@ pub(crate) fn sops_reemit(sops: &Path, key_dir: &Path, format: &str, plain: &[u8
             "/dev/stdin",
         ],
         plain,
-    );
-    run_sops(
+    )?;
+    try_run_sops(
         sops,
         &key,
         &[
