@@ -247,4 +247,140 @@ mod judge_tests {
                 .unwrap_or_else(|e| panic!("{file}: {e}"));
         }
     }
+
+    /// psd encrypts every plain twin (our stores' metadata layouts: JSON object, flattened
+    /// dotenv keys, INI `[sops]` section, binary envelope), with and without
+    /// `mac_only_encrypted`, and the real sops decrypts it to what we emit ourselves.
+    #[test]
+    fn sops_decrypts_what_we_encrypt() {
+        let Some(dir) = vectors("generated-sops-3.11.0") else {
+            return;
+        };
+        let Some(sops) = sops() else { return };
+        let recipients = crate::age::Recipient::parse_list(KEY_A_RECIPIENT).expect("recipient");
+        for (plain, format) in [
+            ("mixed.plain.json", Format::Json),
+            ("encrypted-suffix.plain.json", Format::Json),
+            ("app.plain.env", Format::Dotenv),
+            ("config.plain.ini", Format::Ini),
+            ("default-section.plain.ini", Format::Ini),
+            ("blob.plain.bin", Format::Binary),
+            ("note.plain.txt", Format::Binary),
+        ] {
+            for mac_only in [false, true] {
+                let mut opts = crate::api::EncryptOptions::new(recipients.clone());
+                opts.mac_only_encrypted = mac_only;
+                let input = read(&dir, plain);
+                let enc = crate::api::encrypt(&input, format, &opts)
+                    .unwrap_or_else(|e| panic!("{plain}: {e}"));
+                let name = format.name();
+                let theirs = run_sops(
+                    &sops,
+                    &dir.join("key_a.txt"),
+                    &[
+                        "decrypt",
+                        "--input-type",
+                        if format == Format::Binary {
+                            "json"
+                        } else {
+                            name
+                        },
+                        "--output-type",
+                        name,
+                        "/dev/stdin",
+                    ],
+                    &enc,
+                );
+                let store = store_for(format, StoreOptions::default());
+                let ours = store
+                    .emit_plain(&store.load_plain(&input).unwrap())
+                    .unwrap();
+                // We encrypt integers as `type:int`, so the big integer survives exactly.
+                let ours = String::from_utf8_lossy(&ours);
+                assert_eq!(
+                    String::from_utf8_lossy(&theirs),
+                    ours,
+                    "{plain} mac_only={mac_only}"
+                );
+            }
+        }
+    }
+
+    /// Three key groups with a Shamir threshold of 2: the flattened `key_groups__list_N__...`
+    /// and `shamir_threshold` entries we write for dotenv and INI (and the JSON object) are read
+    /// by the real sops, which decrypts with two of the three keys.
+    #[test]
+    fn sops_decrypts_our_key_groups() {
+        let Some(dir) = vectors("generated-sops-3.11.0") else {
+            return;
+        };
+        let Some(sops) = sops() else { return };
+        let groups: Vec<Vec<crate::age::Recipient>> = [
+            KEY_A_RECIPIENT,
+            "age1s283pahn2yhszjxvx7qzl0aflq8zygm58rw0d87q6yjv7yrdl3zsc0ht2j",
+            "age1036dz43v0zftg2auk9vt4p09p9l2s5d2jsr596g74gscjulq2psshyxnzx",
+        ]
+        .iter()
+        .map(|r| crate::age::Recipient::parse_list(r).expect("recipient"))
+        .collect();
+        for (plain, format) in [
+            ("app.plain.env", Format::Dotenv),
+            ("config.plain.ini", Format::Ini),
+            ("mixed.plain.json", Format::Json),
+        ] {
+            let opts = crate::api::EncryptOptions {
+                key_groups: groups.clone(),
+                shamir_threshold: Some(2),
+                ..crate::api::EncryptOptions::default()
+            };
+            let input = read(&dir, plain);
+            let enc = crate::api::encrypt(&input, format, &opts)
+                .unwrap_or_else(|e| panic!("{plain}: {e}"));
+            let text = String::from_utf8_lossy(&enc);
+            if format == Format::Dotenv {
+                assert!(text.contains("sops_key_groups__list_2__map_age__list_0__map_recipient="));
+                assert!(text.contains("sops_shamir_threshold=2\n"));
+            }
+            let name = format.name();
+            // key_a.txt alone is one share: below the threshold, sops must refuse.
+            assert!(
+                try_run_sops(
+                    &sops,
+                    &dir.join("key_a.txt"),
+                    &[
+                        "decrypt",
+                        "--input-type",
+                        name,
+                        "--output-type",
+                        name,
+                        "/dev/stdin"
+                    ],
+                    &enc,
+                )
+                .is_err()
+            );
+            let theirs = run_sops(
+                &sops,
+                &dir.join("keys-multi.txt"),
+                &[
+                    "decrypt",
+                    "--input-type",
+                    name,
+                    "--output-type",
+                    name,
+                    "/dev/stdin",
+                ],
+                &enc,
+            );
+            let store = store_for(format, StoreOptions::default());
+            let ours = store
+                .emit_plain(&store.load_plain(&input).unwrap())
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&theirs),
+                String::from_utf8_lossy(&ours),
+                "{plain}"
+            );
+        }
+    }
 }
