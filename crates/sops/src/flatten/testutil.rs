@@ -384,3 +384,64 @@ mod judge_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod no_panic {
+    use crate::store::{Format, StoreOptions, store_for};
+    use proptest::prelude::*;
+
+    /// Bytes that look a little like each format, so the parsers get past their first checks.
+    fn near_syntax() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(&b"{"[..]),
+            Just(&b"}"[..]),
+            Just(&b"["[..]),
+            Just(&b"]"[..]),
+            Just(&b"\""[..]),
+            Just(&b"\\"[..]),
+            Just(&b"\\u"[..]),
+            Just(&b"\\ud800"[..]),
+            Just(&b":"[..]),
+            Just(&b","[..]),
+            Just(&b"="[..]),
+            Just(&b"\n"[..]),
+            Just(&b"\r"[..]),
+            Just(&b"#"[..]),
+            Just(&b";"[..]),
+            Just(&b"`"[..]),
+            Just(&b"\"\"\""[..]),
+            Just(&b"sops"[..]),
+            Just(&b"sops_"[..]),
+            Just(&b"__map_"[..]),
+            Just(&b"__list_"[..]),
+            Just(&b"-1e999"[..]),
+            Just(&b"0"[..]),
+            Just(&b"9"[..]),
+            Just(&b"a"[..]),
+            Just(&b" "[..]),
+            Just(&b"\xff"[..]),
+            Just(&b"\xe2\x82"[..]),
+            Just(&b"\xef\xbb\xbf"[..]),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// No input makes a parser (or the emitter on what it parsed) panic.
+        #[test]
+        fn parsers_never_panic(input in prop_oneof![near_syntax(), any::<Vec<u8>>()]) {
+            for format in [Format::Json, Format::Dotenv, Format::Ini, Format::Binary] {
+                let store = store_for(format, StoreOptions::default());
+                if let Ok(tree) = store.load_plain(&input) {
+                    let _ = store.emit_plain(&tree);
+                }
+                if let Ok((tree, meta)) = store.load_encrypted(&input) {
+                    let _ = store.emit_encrypted(&tree, &meta);
+                }
+                let _ = crate::config::SopsConfig::parse(std::path::Path::new("/x/.sops.yaml"), &input)
+                    .map(|c| c.rule_for(std::path::Path::new("/x/y")).map(|_| ()));
+            }
+        }
+    }
+}
