@@ -233,3 +233,31 @@ proptest! {
         prop_assert_eq!(String::from_utf8_lossy(&theirs), String::from_utf8_lossy(&ours));
     }
 }
+
+/// dotenv lines as people write them: quotes, `export`, spaces, `\n`, CR, comments, blanks.
+fn arb_dotenv_text() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        ("[A-Z_]{1,6}", "[A-Za-z0-9 =\"'#:/.]{0,14}").prop_map(|(k, v)| format!("{k}={v}")),
+        ("[A-Z_]{1,6}", "[a-z]{0,5}").prop_map(|(k, v)| format!("export {k}=\"{v}\"")),
+        ("[A-Z_]{1,6}", "[a-z]{0,5}").prop_map(|(k, v)| format!(" {k} = {v} ")),
+        ("[A-Z_]{1,6}", "[a-z]{0,5}", "[a-z]{0,5}").prop_map(|(k, a, b)| format!("{k}={a}\\n{b}")),
+        ("[A-Z_]{1,6}", "[a-z]{0,5}").prop_map(|(k, v)| format!("{k}={v}\r")),
+        "[ -~]{0,12}".prop_map(|c| format!("#{c}")),
+        Just(String::new()),
+    ];
+    prop::collection::vec(line, 1..10).prop_map(|l| l.join("\n") + "\n")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    /// Our dotenv reader agrees with sops' for hand-written text.
+    #[test]
+    fn parser_agrees_with_sops(text in arb_dotenv_text()) {
+        let Some(dir) = vectors("generated-sops-3.11.0") else { return Ok(()) };
+        let Some(sops) = sops() else { return Ok(()) };
+        let ours = store().emit_plain(&store().load_plain(text.as_bytes()).unwrap()).unwrap();
+        prop_assume!(!ours.is_empty());
+        let theirs = sops_reemit(&sops, &dir, "dotenv", text.as_bytes());
+        prop_assert_eq!(String::from_utf8_lossy(&theirs), String::from_utf8_lossy(&ours), "input {:?}", text);
+    }
+}
