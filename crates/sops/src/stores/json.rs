@@ -226,7 +226,6 @@ impl Writer {
 /// as `\u003c`, `\u003e`, `\u0026`, U+2028/U+2029 as `\u2028`/`\u2029`, each invalid UTF-8
 /// byte as `\ufffd`, all other non-ASCII text raw.
 pub fn go_json_string(s: &[u8], out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let mut rest = s;
     while !rest.is_empty() {
@@ -239,26 +238,7 @@ pub fn go_json_string(s: &[u8], out: &mut String) {
                 (v, e.error_len().unwrap_or(rest.len() - e.valid_up_to()))
             }
         };
-        for c in valid.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\u{8}' => out.push_str("\\b"),
-                '\u{c}' => out.push_str("\\f"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '<' | '>' | '&' | '\u{0}'..='\u{1f}' => {
-                    let b = c as u8;
-                    out.push_str("\\u00");
-                    out.push(HEX[(b >> 4) as usize] as char);
-                    out.push(HEX[(b & 0xf) as usize] as char);
-                }
-                '\u{2028}' => out.push_str("\\u2028"),
-                '\u{2029}' => out.push_str("\\u2029"),
-                c => out.push(c),
-            }
-        }
+        escape_valid(valid, out);
         // Go replaces each byte of an invalid sequence by one U+FFFD (DecodeRune size 1).
         for _ in 0..bad {
             out.push_str("\\ufffd");
@@ -266,6 +246,53 @@ pub fn go_json_string(s: &[u8], out: &mut String) {
         rest = &rest[valid.len() + bad..];
     }
     out.push('"');
+}
+
+/// The escaping of [`go_json_string`] for valid UTF-8: runs of bytes that need no escape are
+/// copied in one go (this is the hot path for the multi-megabyte `data` of binary files).
+fn escape_valid(valid: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = valid.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let escape: Option<&str> = match c {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            b'<' | b'>' | b'&' | 0..=0x1f => Some(""),
+            // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
+            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
+                Some(if b[i + 2] == 0xa8 {
+                    "\\u2028"
+                } else {
+                    "\\u2029"
+                })
+            }
+            _ => None,
+        };
+        let Some(esc) = escape else {
+            i += 1;
+            continue;
+        };
+        out.push_str(&valid[start..i]);
+        if esc.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(c >> 4) as usize] as char);
+            out.push(HEX[(c & 0xf) as usize] as char);
+            i += 1;
+        } else {
+            out.push_str(esc);
+            i += if c == 0xe2 { 3 } else { 1 };
+        }
+        start = i;
+    }
+    out.push_str(&valid[start..]);
 }
 
 /// Turns bytes into a string the way Go does when it decodes text: every byte of an invalid

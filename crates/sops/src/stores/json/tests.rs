@@ -399,3 +399,33 @@ proptest! {
         prop_assert_eq!(String::from_utf8_lossy(&theirs), String::from_utf8_lossy(&ours), "input {:?}", text);
     }
 }
+
+/// The escaping rules of Go's `encoding/json`, written out char by char (the reference the
+/// fast escaper is checked against).
+fn reference_escape(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{0}'..='\u{1f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+proptest! {
+    #[test]
+    fn fast_escape_matches_reference(s in prop_oneof![any::<String>(), "[\u{0}-\u{7f}\u{2027}-\u{202a}é✓<>&]{0,30}"]) {
+        prop_assert_eq!(esc(&s), reference_escape(&s));
+    }
+}
