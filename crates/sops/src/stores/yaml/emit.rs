@@ -410,10 +410,10 @@ fn string_style(s: &str, simple_key: bool) -> StrStyle {
     };
     let a = analyze(s);
     let mut style = requested;
-    if style == StrStyle::Plain {
-        if !a.block_plain_allowed || (s.is_empty() && simple_key) || (a.multiline && simple_key) {
-            style = StrStyle::Single;
-        }
+    if style == StrStyle::Plain
+        && (!a.block_plain_allowed || (s.is_empty() && simple_key) || (a.multiline && simple_key))
+    {
+        style = StrStyle::Single;
     }
     if style == StrStyle::Single && !a.single_quoted_allowed {
         style = StrStyle::Double;
@@ -464,11 +464,7 @@ fn analyze(s: &str) -> Analysis {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_ind = true,
-                '?' | ':' | '-' => {
-                    if followed_by_ws {
-                        block_ind = true;
-                    }
-                }
+                '?' | ':' | '-' if followed_by_ws => block_ind = true,
                 _ => {}
             }
         } else {

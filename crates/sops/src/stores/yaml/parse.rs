@@ -67,8 +67,9 @@ type Result<T> = std::result::Result<T, ParseError>;
 
 /// Nodes an alias expansion may copy in total before the document is refused.
 const ALIAS_BUDGET: usize = 1_000_000;
-/// Maximum nesting depth.
-const MAX_DEPTH: usize = 1000;
+/// Maximum nesting depth of collections. Real configuration files stay far below; the limit
+/// keeps the recursive descent within a 2 MiB thread stack even in debug builds.
+const MAX_DEPTH: usize = 64;
 
 /// Parses a whole stream into its documents; `None` is an empty document.
 pub(crate) fn parse_stream(src: &str) -> Result<Vec<Option<Node>>> {
@@ -304,8 +305,7 @@ impl<'a> Parser<'a> {
     fn stream(&mut self) -> Result<Vec<Option<Node>>> {
         let mut docs = Vec::new();
         let mut seen_directive = false;
-        loop {
-            let Some(_) = self.skip_lines()? else { break };
+        while self.skip_lines()?.is_some() {
             if self.col() == 0 && self.peek() == Some(b'%') {
                 self.directive()?;
                 seen_directive = true;
@@ -341,10 +341,8 @@ impl<'a> Parser<'a> {
         let line = self.src[start..self.pos].trim_end();
         let mut parts = line.split_whitespace();
         match parts.next() {
-            Some("%YAML") => {
-                if parts.next() != Some("1.1") {
-                    return Err(self.err_at(start, "found incompatible YAML document"));
-                }
+            Some("%YAML") if parts.next() != Some("1.1") => {
+                return Err(self.err_at(start, "found incompatible YAML document"));
             }
             Some("%TAG") => {
                 return Err(self.err_at(start, "%TAG directives are not supported"));
@@ -789,17 +787,12 @@ impl<'a> Parser<'a> {
         let mut i = self.pos;
         let s = self.s;
         // Skip properties.
-        loop {
-            match s.get(i) {
-                Some(b'&' | b'!') => {
-                    while i < s.len() && !matches!(s[i], b' ' | b'\t' | b'\n') {
-                        i += 1;
-                    }
-                    while i < s.len() && is_ws(s[i]) {
-                        i += 1;
-                    }
-                }
-                _ => break,
+        while let Some(b'&' | b'!') = s.get(i) {
+            while i < s.len() && !matches!(s[i], b' ' | b'\t' | b'\n') {
+                i += 1;
+            }
+            while i < s.len() && is_ws(s[i]) {
+                i += 1;
             }
         }
         let colon_ok = |j: usize| {
@@ -874,7 +867,6 @@ impl<'a> Parser<'a> {
 
     /// A block mapping whose first key is at the cursor, at column `m`.
     fn block_map(&mut self, m: usize) -> Result<Node> {
-        self.enter()?;
         let start = self.pos;
         self.stack.push(Block {
             indent: m,
@@ -959,13 +951,11 @@ impl<'a> Parser<'a> {
         });
         entries.extend(foot.into_iter().map(MapEntry::Comment));
         self.stack.pop();
-        self.depth -= 1;
         Ok(self.node(start, Kind::Map(entries)))
     }
 
     /// A block sequence whose first `-` is at the cursor, at column `m`.
     fn block_seq(&mut self, m: usize) -> Result<Node> {
-        self.enter()?;
         let start = self.pos;
         self.stack.push(Block {
             indent: m,
@@ -1002,7 +992,6 @@ impl<'a> Parser<'a> {
         });
         items.extend(foot.into_iter().map(SeqEntry::Comment));
         self.stack.pop();
-        self.depth -= 1;
         Ok(self.node(start, Kind::Seq(items)))
     }
 
@@ -1534,10 +1523,7 @@ impl<'a> Parser<'a> {
                 let (k, v) = self.flow_entry(n, false)?;
                 let item = match v {
                     // `[a: b]` is a sequence of single-pair mappings.
-                    Some(v) => {
-                        let p = self.node(start, Kind::Map(vec![MapEntry::Pair(k, v)]));
-                        p
-                    }
+                    Some(v) => self.node(start, Kind::Map(vec![MapEntry::Pair(k, v)])),
                     None => k,
                 };
                 items.push(SeqEntry::Item(item));

@@ -543,7 +543,7 @@ mod tests {
         assert_eq!(r("08"), Value::Float(8.0));
         assert_eq!(r("1e3"), Value::Float(1000.0));
         assert_eq!(r("1.5e-7"), Value::Float(1.5e-7));
-        assert_eq!(r("3.14159"), Value::Float(3.14159));
+        assert_eq!(r("3.25"), Value::Float(3.25));
         assert_eq!(r("1.0"), Value::Float(1.0));
         assert_eq!(r(".5"), Value::Float(0.5));
         assert_eq!(r("+.5"), Value::Float(0.5));

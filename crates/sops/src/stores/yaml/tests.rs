@@ -561,6 +561,15 @@ fn errors() {
     parse_err("a: [1, 2\n");
     parse_err("a:\n  b: 1\n c: 2\n");
     parse_err("a: 'x\n");
+    // Deep nesting is refused, not a stack overflow.
+    let deep = format!("a: {}", "[".repeat(100_000));
+    parse_err(&deep);
+    let deep: String = (0..5000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    parse_err(&deep);
+    let deep = format!("a: {}", "- ".repeat(5000));
+    assert!(store().load_plain(deep.as_bytes()).is_err());
     let e = store().load_plain(b"a: 1\n\xff\n").unwrap_err();
     assert!(matches!(e, Error::Parse { line: Some(2), .. }), "{e:?}");
 }
@@ -921,4 +930,114 @@ proptest! {
         let _ = store().load_plain(s.as_bytes());
         let _ = store().load_encrypted(s.as_bytes());
     }
+}
+
+/// `kubectl` from `PSD_KUBECTL` or PATH, or `None` (loud skip; a failure under `CI=true`).
+fn kubectl() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(p) = std::env::var("PSD_KUBECTL") {
+        candidates.push(PathBuf::from(p));
+    }
+    if let Ok(path) = std::env::var("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join("kubectl")));
+    }
+    if let Some(p) = candidates.into_iter().find(|p| p.is_file()) {
+        return Some(p);
+    }
+    assert!(!ci(), "kubectl was not found (CI=true)");
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("SKIPPED: kubectl not found (set PSD_KUBECTL)");
+    }
+    None
+}
+
+/// Data only: comments dropped, mapping keys sorted (kustomize sorts them).
+fn data_only(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Map(m) => {
+            let mut sorted: Vec<(&str, &Value)> = m
+                .iter()
+                .filter_map(|i| i.key.name().map(|k| (k, &i.value)))
+                .collect();
+            sorted.sort_by_key(|(k, _)| *k);
+            serde_json::Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), data_only(v)))
+                    .collect(),
+            )
+        }
+        Value::List(l) => serde_json::Value::Array(
+            l.iter()
+                .filter(|v| !matches!(v, Value::Comment(_)))
+                .map(data_only)
+                .collect(),
+        ),
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::json!(b),
+        Value::Int(i) => serde_json::json!(i),
+        Value::Float(f) => serde_json::json!(f),
+        Value::Str(s) => serde_json::json!(s),
+        Value::Time(t) => serde_json::json!(format!("time {t}")),
+        Value::Bytes(b) => serde_json::json!(format!("{b:?}")),
+        Value::Comment(_) => serde_json::Value::Null,
+    }
+}
+
+/// Plain output for Kubernetes manifests reads back through `kubectl kustomize` with the same
+/// data (quoting keeps `"on"`, `"0755"`, dates and times strings; blocks keep newlines).
+#[test]
+fn kubectl_reads_our_plain_output() {
+    let Some(dir) = vectors() else { return };
+    let Some(kubectl) = kubectl() else { return };
+    let g = dir.join("generated-sops-3.11.0");
+    let mut inputs = vec![
+        std::fs::read_to_string(g.join("k8s.plain.yaml")).unwrap(),
+        std::fs::read_to_string(g.join("multidoc.plain.yaml")).unwrap(),
+    ];
+    inputs.push(
+        concat!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tricky # c\n  labels:\n",
+            "    enabled: \"on\"\n    y: \"y\"\n    num: '8080'\n",
+            "data:\n  a: 'yes'\n  b: \"0755\"\n  c: \"12:30:00\"\n  d: \"2024-01-02\"\n",
+            "  e: \"multi\\nline\\n\"\n  f: \" lead\"\n  g: \"a: b\"\n  h: \"#x\"\n  i: \"~\"\n",
+            "  j: \"tab\\there\"\n  k: \"\"\n  l: \"1e3\"\n  m: \"caf\u{e9} \u{1F600}\"\n",
+        )
+        .to_string(),
+    );
+    let tmp = std::env::temp_dir().join(format!("psd-yaml-kubectl-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for (n, input) in inputs.iter().enumerate() {
+        let tree = store().load_plain(input.as_bytes()).unwrap();
+        for indent in [4, 2] {
+            let out = store_indent(indent).emit_plain(&tree).unwrap();
+            std::fs::write(tmp.join("res.yaml"), &out).unwrap();
+            std::fs::write(tmp.join("kustomization.yaml"), "resources:\n- res.yaml\n").unwrap();
+            let res = Command::new(&kubectl)
+                .arg("kustomize")
+                .arg(&tmp)
+                .output()
+                .unwrap();
+            assert!(
+                res.status.success(),
+                "input {n}: {}\n{}",
+                String::from_utf8_lossy(&res.stderr),
+                String::from_utf8_lossy(&out)
+            );
+            let back = store().load_plain(&res.stdout).unwrap();
+            let want: Vec<_> = tree
+                .branches
+                .iter()
+                .map(|b| data_only(&Value::Map(b.clone())))
+                .collect();
+            let got: Vec<_> = back
+                .branches
+                .iter()
+                .map(|b| data_only(&Value::Map(b.clone())))
+                .collect();
+            assert_eq!(got, want, "input {n}, indent {indent}");
+        }
+    }
+    std::fs::remove_dir_all(&tmp).ok();
 }
