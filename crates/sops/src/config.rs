@@ -144,6 +144,22 @@ impl CreationRule {
         self.groups.clone()
     }
 
+    /// The selection rules that are set, as `(metadata name, value)` pairs in sops' order —
+    /// the input of [`crate::rules::SelectionRule::from_fields`].
+    pub fn selection_fields(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("unencrypted_suffix", &self.unencrypted_suffix),
+            ("encrypted_suffix", &self.encrypted_suffix),
+            ("unencrypted_regex", &self.unencrypted_regex),
+            ("encrypted_regex", &self.encrypted_regex),
+            ("unencrypted_comment_regex", &self.unencrypted_comment_regex),
+            ("encrypted_comment_regex", &self.encrypted_comment_regex),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+
     /// How many of the six selection rules are set (sops allows at most one).
     pub fn selection_rule_count(&self) -> usize {
         [

@@ -16,6 +16,10 @@ fn first_matching_rule_relative_to_config_dir() {
     let r = c.rule_for(Path::new("/repo/k8s/app/secret.yaml")).unwrap();
     assert_eq!(r.age_recipients(), vec![vec![A.to_owned(), B.to_owned()]]);
     assert_eq!(r.encrypted_regex.as_deref(), Some("^(data|stringData)$"));
+    assert_eq!(
+        r.selection_fields(),
+        vec![("encrypted_regex", "^(data|stringData)$")]
+    );
     // Anchored `^k8s` fails on a path outside the config dir; unanchored `secret` matches.
     let r = c.rule_for(Path::new("/elsewhere/k8s/secret.yaml")).unwrap();
     assert_eq!(r.age_recipients(), vec![vec![B.to_owned()]]);

@@ -76,13 +76,17 @@ impl Store for IniStore {
         ))
     }
 
+    /// The sections of every branch, in order (sops' `encodeTree` walks all branches, so a
+    /// multi-document YAML tree becomes one INI file).
     fn emit_plain(&self, tree: &Tree) -> Result<Vec<u8>, Error> {
-        let branch = tree.branches.first().map(Vec::as_slice).unwrap_or(&[]);
-        Ok(write(&sections_from_tree(branch.iter())?).into_bytes())
+        let items = tree.branches.iter().flatten();
+        Ok(write(&sections_from_tree(items)?).into_bytes())
     }
 
+    /// Like [`Store::emit_plain`], then one `[sops]` section. (sops would append it after every
+    /// branch and then fail to read its own output; one section keeps the file readable.)
     fn emit_encrypted(&self, tree: &Tree, metadata: &Value) -> Result<Vec<u8>, Error> {
-        let branch = tree.branches.first().map(Vec::as_slice).unwrap_or(&[]);
+        let branch: Vec<&Item> = tree.branches.iter().flatten().collect();
         if branch.iter().any(|i| i.key.name() == Some(SOPS_SECTION)) {
             return Err(emit_error(
                 "Found key \"sops\" in encrypted data, which is a reserved key used for SOPS metadata".into(),
@@ -93,7 +97,7 @@ impl Store for IniStore {
             .map(|(k, v)| Item::new(k, Value::Str(v.replace('\n', "\\n"))))
             .collect();
         let sops_item = Item::new(SOPS_SECTION, Value::Map(meta));
-        let sections = sections_from_tree(branch.iter().chain(std::iter::once(&sops_item)))?;
+        let sections = sections_from_tree(branch.into_iter().chain(std::iter::once(&sops_item)))?;
         Ok(write(&sections).into_bytes())
     }
 }

@@ -350,3 +350,24 @@ proptest! {
         prop_assert_eq!(String::from_utf8_lossy(&theirs), String::from_utf8_lossy(&ours), "input {:?}", text);
     }
 }
+
+#[test]
+fn every_branch_is_written() {
+    let tree = Tree {
+        branches: vec![
+            vec![section("a", vec![Item::new("k", s("1"))])],
+            vec![section("b", vec![Item::new("k", s("2"))])],
+        ],
+    };
+    assert_eq!(
+        String::from_utf8(store().emit_plain(&tree).unwrap()).unwrap(),
+        "[a]\nk = 1\n\n[b]\nk = 2\n"
+    );
+    let meta = Value::Map(vec![Item::new("mac", s("ENC[x]"))]);
+    let out = store().emit_encrypted(&tree, &meta).unwrap();
+    assert_eq!(
+        String::from_utf8(out.clone()).unwrap(),
+        "[a]\nk = 1\n\n[b]\nk = 2\n\n[sops]\nmac = ENC[x]\n"
+    );
+    assert_eq!(store().load_encrypted(&out).unwrap().1, meta);
+}
