@@ -603,3 +603,405 @@ fn extract(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cipher::EncValue;
+    use crate::tree::{Branch, Comment, Item, Timestamp};
+    use proptest::prelude::*;
+    use secrecy::ExposeSecret;
+
+    fn keypair() -> (Identities, Recipient) {
+        let id = ::age::x25519::Identity::generate();
+        let r: Recipient = id.to_public().to_string().parse().unwrap();
+        (
+            Identities::parse_key_file(id.to_string().expose_secret()).unwrap(),
+            r,
+        )
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            ".{0,12}".prop_map(Value::Str),
+            any::<i64>().prop_map(Value::Int),
+            (-1e12f64..1e12).prop_map(Value::Float),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+            (0i64..4_000_000_000).prop_map(|s| Value::Time(Timestamp::from_unix(s))),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z]{1,6}", "[a-z]{1,4}_unencrypted", ".{1,8}"]
+    }
+
+    fn value() -> impl Strategy<Value = Value> + Clone {
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(
+                    prop_oneof![
+                        4 => inner.clone(),
+                        1 => "[ !-~]{0,10}".prop_map(|t| Value::Comment(Comment::new(t))),
+                    ],
+                    0..4
+                )
+                .prop_map(Value::List),
+                branch_of(inner).prop_map(Value::Map),
+            ]
+        })
+    }
+
+    fn branch_of(v: impl Strategy<Value = Value> + Clone) -> impl Strategy<Value = Branch> {
+        prop::collection::vec(
+            prop_oneof![
+                5 => (key(), v).prop_map(|(k, v)| Item::new(k, v)),
+                1 => "[ -~]{0,10}".prop_map(Item::comment),
+            ],
+            0..5,
+        )
+        .prop_map(|items| {
+            items
+                .into_iter()
+                .filter(|i| i.key.name() != Some("sops"))
+                .collect()
+        })
+    }
+
+    fn tree() -> impl Strategy<Value = Tree> {
+        prop::collection::vec(branch_of(value()), 1..3).prop_map(|branches| Tree { branches })
+    }
+
+    fn rule() -> impl Strategy<Value = Option<SelectionRule>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(
+                SelectionRule::from_name("encrypted_regex", "^[a-m]").unwrap()
+            )),
+            Just(Some(
+                SelectionRule::from_name("unencrypted_regex", "x").unwrap()
+            )),
+            Just(Some(SelectionRule::EncryptedSuffix("a".into()))),
+            Just(Some(
+                SelectionRule::from_name("encrypted_comment_regex", "e").unwrap()
+            )),
+            Just(Some(
+                SelectionRule::from_name("unencrypted_comment_regex", "^ *!").unwrap()
+            )),
+        ]
+    }
+
+    fn byte_form(v: &Value) -> Option<Vec<u8>> {
+        crate::cipher::to_bytes(v).map(|(_, b)| b.to_vec())
+    }
+
+    /// Compares trees as data: floats by their sops byte form (so -0.0 and 0.0 differ only
+    /// in what sops would also distinguish).
+    fn same(a: &Tree, b: &Tree) -> bool {
+        fn v(a: &Value, b: &Value) -> bool {
+            match (a, b) {
+                (Value::Map(x), Value::Map(y)) => br(x, y),
+                (Value::List(x), Value::List(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(p, q)| v(p, q))
+                }
+                (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+                _ => a == b,
+            }
+        }
+        fn br(x: &Branch, y: &Branch) -> bool {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| p.key == q.key && v(&p.value, &q.value))
+        }
+        a.branches.len() == b.branches.len()
+            && a.branches.iter().zip(&b.branches).all(|(x, y)| br(x, y))
+    }
+
+    /// Paths (branch index + item indices) of every encrypted leaf string in the tree.
+    fn enc_leaves(tree: &Tree) -> Vec<(usize, Vec<usize>)> {
+        fn walk(v: &Value, at: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            match v {
+                Value::Str(s) if crate::cipher::is_enc(s) => out.push(at.clone()),
+                Value::Map(b) => {
+                    for (i, item) in b.iter().enumerate() {
+                        at.push(i);
+                        walk(&item.value, at, out);
+                        at.pop();
+                    }
+                }
+                Value::List(l) => {
+                    for (i, e) in l.iter().enumerate() {
+                        at.push(i);
+                        walk(e, at, out);
+                        at.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (bi, b) in tree.branches.iter().enumerate() {
+            let mut found = Vec::new();
+            walk(&Value::Map(b.clone()), &mut Vec::new(), &mut found);
+            out.extend(found.into_iter().map(|p| (bi, p)));
+        }
+        out
+    }
+
+    fn at_mut<'a>(tree: &'a mut Tree, bi: usize, path: &[usize]) -> &'a mut Value {
+        let mut v = &mut tree.branches[bi][path[0]].value;
+        for &i in &path[1..] {
+            v = match v {
+                Value::Map(b) => &mut b[i].value,
+                Value::List(l) => &mut l[i],
+                _ => unreachable!(),
+            };
+        }
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn encrypt_then_decrypt_is_identity(t in tree(), r in rule(), mac_only in any::<bool>()) {
+            let (ids, rcp) = keypair();
+            let opts = EncryptOptions { rule: r, mac_only_encrypted: mac_only, ..EncryptOptions::new(vec![rcp]) };
+            let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+            let dec = decrypt_parts(enc.tree, enc.metadata.clone(), &ids, false, true).unwrap();
+            prop_assert!(dec.warnings.is_empty());
+            prop_assert!(same(&dec.tree, &t));
+            // The metadata survives its generic-map round trip.
+            prop_assert_eq!(Metadata::from_value(&enc.metadata.to_value()).unwrap(), enc.metadata);
+        }
+
+        #[test]
+        fn single_byte_mutation_of_a_value_is_rejected(t in tree(), which in any::<prop::sample::Index>(),
+                                                       pos in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let (ids, rcp) = keypair();
+            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let leaves = enc_leaves(&enc.tree);
+            prop_assume!(!leaves.is_empty());
+            let (bi, path) = &leaves[which.index(leaves.len())];
+            let mut tampered = enc.tree.clone();
+            let slot = at_mut(&mut tampered, *bi, path);
+            let Value::Str(s) = slot else { unreachable!() };
+            let mut ev = EncValue::parse(s).unwrap();
+            let total = ev.data.len() + ev.iv.len() + ev.tag.len();
+            let i = pos.index(total);
+            let flip = 1u8 << bit;
+            if i < ev.data.len() { ev.data[i] ^= flip }
+            else if i < ev.data.len() + ev.iv.len() { ev.iv[i - ev.data.len()] ^= flip }
+            else { ev.tag[i - ev.data.len() - ev.iv.len()] ^= flip }
+            *slot = Value::Str(ev.to_string());
+            let err = decrypt_parts(tampered, enc.metadata, &ids, false, false).unwrap_err();
+            prop_assert_eq!(err.exit_code(), crate::error::exit::ERROR_DECRYPTING_TREE);
+        }
+
+        #[test]
+        fn renaming_a_key_above_an_encrypted_value_is_rejected(t in tree(), which in any::<prop::sample::Index>(), suffix in "[a-z]{1,3}") {
+            let (ids, rcp) = keypair();
+            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let leaves: Vec<_> = enc_leaves(&enc.tree).into_iter().filter(|(_, p)| p.len() == 1).collect();
+            prop_assume!(!leaves.is_empty());
+            let (bi, path) = &leaves[which.index(leaves.len())];
+            let mut tampered = enc.tree.clone();
+            let item = &mut tampered.branches[*bi][path[0]];
+            let Key::Name(n) = &mut item.key else { unreachable!() };
+            // Stay within the default rule's "encrypted" side so the value is still decrypted.
+            n.insert_str(0, &suffix);
+            let err = decrypt_parts(tampered, enc.metadata, &ids, false, false).unwrap_err();
+            prop_assert_eq!(err.exit_code(), crate::error::exit::ERROR_DECRYPTING_TREE);
+        }
+
+        #[test]
+        fn swapping_items_is_rejected(a in "[a-z]{1,6}", b in "[a-z]{1,6}", other in tree()) {
+            // Two encrypted top-level values whose concatenation depends on the order.
+            let (x, y) = (Value::Str(a.clone()), Value::Str(b.clone()));
+            prop_assume!(format!("{a}{b}") != format!("{b}{a}"));
+            let mut t = other;
+            t.branches[0].insert(0, Item::new("first", x));
+            t.branches[0].insert(1, Item::new("second", y));
+            let (ids, rcp) = keypair();
+            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let mut tampered = enc.tree.clone();
+            tampered.branches[0].swap(0, 1);
+            let err = decrypt_parts(tampered, enc.metadata, &ids, false, false).unwrap_err();
+            prop_assert!(matches!(err, Error::MacMismatch { .. }), "{err}");
+        }
+
+        #[test]
+        fn changed_lastmodified_or_mac_is_rejected(t in tree(), secs in 0i64..4_000_000_000, pos in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let (ids, rcp) = keypair();
+            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let mut m = enc.metadata.clone();
+            let new = Timestamp::from_unix(secs).to_string();
+            prop_assume!(new != m.lastmodified);
+            m.lastmodified = new;
+            let err = decrypt_parts(enc.tree.clone(), m, &ids, false, false).unwrap_err();
+            prop_assert!(matches!(err, Error::MacUndecryptable { .. }), "{err}");
+
+            let mut m = enc.metadata.clone();
+            let mut ev = EncValue::parse(&m.mac).unwrap();
+            let i = pos.index(ev.data.len() + ev.tag.len());
+            if i < ev.data.len() { ev.data[i] ^= 1 << bit } else { ev.tag[i - ev.data.len()] ^= 1 << bit }
+            m.mac = ev.to_string();
+            let err = decrypt_parts(enc.tree.clone(), m, &ids, false, false).unwrap_err();
+            prop_assert_eq!(err.exit_code(), crate::error::exit::MAC_MISMATCH);
+            // --ignore-mac still decrypts.
+            let mut m = enc.metadata.clone();
+            m.mac = String::new();
+            prop_assert!(decrypt_parts(enc.tree.clone(), m, &ids, true, false).is_ok());
+        }
+    }
+
+    #[test]
+    fn shamir_groups_need_threshold() {
+        let (ia, ra) = keypair();
+        let (ib, rb) = keypair();
+        let (ic, rc) = keypair();
+        let t = Tree {
+            branches: vec![vec![Item::new("password", Value::Str("hunter2".into()))]],
+        };
+        let opts = EncryptOptions {
+            key_groups: vec![vec![ra], vec![rb], vec![rc]],
+            shamir_threshold: Some(2),
+            ..EncryptOptions::default()
+        };
+        let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+        assert_eq!(enc.metadata.shamir_threshold, 2);
+        let mut two = Identities::new();
+        two.extend(ia);
+        two.extend(ic);
+        let dec = decrypt_parts(enc.tree.clone(), enc.metadata.clone(), &two, false, true).unwrap();
+        assert!(same(&dec.tree, &t));
+        let err = decrypt_parts(enc.tree, enc.metadata, &ib, false, true).unwrap_err();
+        assert_eq!(err.exit_code(), 128);
+        let text = err.to_string();
+        assert!(
+            text.contains("Shamir threshold of 2, but only 1 part(s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Group 0: FAILED") && text.contains("Group 1: SUCCESS"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn comments_that_do_not_decrypt_are_kept_with_a_warning() {
+        let (ids, rcp) = keypair();
+        let t = Tree {
+            branches: vec![vec![Item::comment(" hello"), Item::new("a", Value::Int(1))]],
+        };
+        let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+        let mut old = enc.tree.clone();
+        old.branches[0][0] = Item::comment(" written by an old sops");
+        let dec = decrypt_parts(old, enc.metadata, &ids, false, true).unwrap();
+        assert_eq!(
+            dec.tree.branches[0][0],
+            Item::comment(" written by an old sops")
+        );
+        assert_eq!(
+            dec.warnings,
+            vec![Warning::CommentNotDecrypted {
+                path: String::new()
+            }]
+        );
+    }
+
+    #[test]
+    fn errors_and_reports_hold_no_secrets() {
+        let (_, rcp) = keypair();
+        let (other, _) = keypair();
+        let t = Tree {
+            branches: vec![vec![Item::new("password", Value::Str("hunter2".into()))]],
+        };
+        let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+        let err =
+            decrypt_parts(enc.tree.clone(), enc.metadata.clone(), &other, false, true).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("Failed to get the data key required to decrypt the SOPS file."));
+        assert!(text.contains("did not match any of the recipients"));
+        assert!(!text.contains("hunter2") && !text.contains("AGE-SECRET-KEY"));
+        // A clear value where the rule expects ENC[...] is not echoed.
+        let mut clear = enc.tree;
+        clear.branches[0][0].value = Value::Str("hunter2".into());
+        let (ids, _) = keypair();
+        let _ = ids;
+        let key = DataKey::generate();
+        let err = decrypt_with_key(&mut clear, &enc.metadata, &key, false).unwrap_err();
+        assert_eq!(err.exit_code(), 25);
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn refuses_already_encrypted_and_empty_and_bad_groups() {
+        let (_, rcp) = keypair();
+        let opts = EncryptOptions::new(vec![rcp.clone()]);
+        let t = Tree {
+            branches: vec![vec![Item::new("sops", Value::Null)]],
+        };
+        assert!(matches!(
+            encrypt_tree_parts(&t, Format::Yaml, &opts),
+            Err(Error::AlreadyEncrypted)
+        ));
+        assert!(matches!(
+            encrypt_tree_parts(&Tree::default(), Format::Yaml, &opts),
+            Err(Error::EmptyFile)
+        ));
+        let ok = Tree {
+            branches: vec![vec![]],
+        };
+        let none = EncryptOptions::default();
+        assert!(matches!(
+            encrypt_tree_parts(&ok, Format::Yaml, &none),
+            Err(Error::NoKeyGroups)
+        ));
+        let bad = EncryptOptions {
+            key_groups: vec![vec![rcp], vec![]],
+            ..EncryptOptions::default()
+        };
+        assert!(matches!(
+            encrypt_tree_parts(&ok, Format::Yaml, &bad),
+            Err(Error::EmptyKeyGroup)
+        ));
+    }
+
+    #[test]
+    fn binary_ignores_rules() {
+        let (ids, rcp) = keypair();
+        let t = Tree {
+            branches: vec![vec![Item::new("data", Value::Bytes(vec![0, 0xff, 1]))]],
+        };
+        let opts = EncryptOptions {
+            rule: Some(SelectionRule::EncryptedSuffix("_never".into())),
+            ..EncryptOptions::new(vec![rcp])
+        };
+        let enc = encrypt_tree_parts(&t, Format::Binary, &opts).unwrap();
+        assert_eq!(enc.warnings, vec![Warning::BinaryIgnoresRules]);
+        assert!(enc.metadata.rule.is_none());
+        assert!(matches!(&enc.tree.branches[0][0].value, Value::Str(s) if s.starts_with("ENC[")));
+        let dec = decrypt_parts(enc.tree, enc.metadata, &ids, false, true).unwrap();
+        assert_eq!(
+            dec.tree.branches[0][0].value,
+            Value::Bytes(vec![0, 0xff, 1])
+        );
+    }
+
+    #[test]
+    fn tree_paths() {
+        assert_eq!(
+            parse_tree_path(r#"["a"]['b'][0]"#).unwrap(),
+            vec![
+                PathComponent::Key("a".into()),
+                PathComponent::Key("b".into()),
+                PathComponent::Index(0)
+            ]
+        );
+        assert_eq!(parse_tree_path(r#"["a""#).unwrap_err().exit_code(), 91);
+        assert_eq!(parse_tree_path("[x]").unwrap_err().exit_code(), 91);
+        let _ = byte_form(&Value::Null);
+    }
+}

@@ -125,3 +125,277 @@ fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Manifest-driven vectors.
+
+use psd_sops::api::{self, DecryptOptions};
+use psd_sops::tree::{Branch, Key, Tree, Value};
+use psd_sops::{Error, Format, Identities, store_for};
+
+fn load_identities(dir: &Path, keys: &[Json]) -> Identities {
+    let mut ids = Identities::new();
+    for k in keys {
+        let path = dir.join(k.as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.display().to_string();
+        if bytes.starts_with(b"-----BEGIN OPENSSH") {
+            ids.add_ssh_private_key(&bytes, &name).unwrap();
+        } else {
+            ids.add_key_text(std::str::from_utf8(&bytes).unwrap(), &name, false)
+                .unwrap();
+        }
+    }
+    ids
+}
+
+/// Normalises a tree for comparison "as data": inline flags dropped, bytes as strings when
+/// UTF-8, and for JSON every number as a float64, because sops < 3.13.2 decoded all JSON numbers
+/// as float64 (`type:float`, and 9007199254740993 became 9007199254740992; spec 9.3).
+fn normalise(tree: &Tree, json: bool) -> Tree {
+    fn value(v: &Value, json: bool) -> Value {
+        match v {
+            Value::Int(i) if json => Value::Float(*i as f64),
+            Value::Bytes(b) => match std::str::from_utf8(b) {
+                Ok(s) => Value::Str(s.to_owned()),
+                Err(_) => Value::Bytes(b.clone()),
+            },
+            Value::Comment(c) => Value::Comment(psd_sops::Comment::new(c.text.clone())),
+            Value::Map(b) => Value::Map(branch(b, json)),
+            Value::List(l) => Value::List(l.iter().map(|v| value(v, json)).collect()),
+            other => other.clone(),
+        }
+    }
+    fn branch(b: &Branch, json: bool) -> Branch {
+        b.iter()
+            .map(|i| psd_sops::Item {
+                key: match &i.key {
+                    Key::Comment(c) => Key::Comment(psd_sops::Comment::new(c.text.clone())),
+                    k => k.clone(),
+                },
+                value: value(&i.value, json),
+            })
+            .collect()
+    }
+    Tree {
+        branches: tree.branches.iter().map(|b| branch(b, json)).collect(),
+    }
+}
+
+/// Every identity line of the key files, to check that no error message contains one.
+fn secret_lines(dir: &Path, keys: &[Json]) -> Vec<String> {
+    keys.iter()
+        .filter_map(|k| std::fs::read_to_string(dir.join(k.as_str().unwrap())).ok())
+        .flat_map(|t| {
+            t.lines()
+                .filter(|l| l.starts_with("AGE-SECRET-KEY") || l.len() > 40 && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn strip_comments(tree: &Tree) -> Tree {
+    fn value(v: &Value) -> Option<Value> {
+        match v {
+            Value::Comment(_) => None,
+            Value::Map(b) => Some(Value::Map(branch(b))),
+            Value::List(l) => Some(Value::List(l.iter().filter_map(value).collect())),
+            other => Some(other.clone()),
+        }
+    }
+    fn branch(b: &Branch) -> Branch {
+        b.iter()
+            .filter(|i| matches!(i.key, Key::Name(_)))
+            .map(|i| psd_sops::Item {
+                key: i.key.clone(),
+                value: value(&i.value).unwrap_or(Value::Null),
+            })
+            .collect()
+    }
+    Tree {
+        branches: tree.branches.iter().map(branch).collect(),
+    }
+}
+
+/// The exit code each negative vector must produce (from the vectors' README, observed with
+/// the real sops binary).
+fn expected_exit(file: &str, expect: &str, keys: &[Json]) -> i32 {
+    match (file, expect) {
+        (_, "MAC MISMATCH") => 51,
+        ("negative/lastmodified-changed.enc.yaml", _) => 51,
+        (f, _) if f.starts_with("negative/") => 25,
+        (_, "unsupported") => 128,
+        (_, "ERROR") if !keys.is_empty() => 128,
+        other => panic!("no expectation mapped for {other:?}"),
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    rows: Vec<String>,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, name: String, result: Result<String, String>) {
+        match result {
+            Ok(how) => self.rows.push(format!("PASS  {name}: {how}")),
+            Err(why) => {
+                self.rows.push(format!("FAIL  {name}: {why}"));
+                self.failures.push(name);
+            }
+        }
+    }
+}
+
+fn run_vector(dir: &Path, v: &Json) -> Result<String, String> {
+    let file = v["file"].as_str().unwrap();
+    let format = Format::from_name(v["format"].as_str().unwrap()).unwrap();
+    let keys = v["keys"].as_array().cloned().unwrap_or_default();
+    let ids = load_identities(dir, &keys);
+    let input = std::fs::read(dir.join(file)).unwrap();
+    let expect = v["expect"].as_str();
+    let result = api::decrypt_tree(&input, format, &ids, &DecryptOptions::default());
+    match (expect, result) {
+        (None, Ok(dec)) => {
+            if !dec.warnings.is_empty() {
+                return Err(format!("unexpected warnings {:?}", dec.warnings));
+            }
+            let Some(plain_file) = v["plaintext"].as_str() else {
+                return Ok("MAC ok".into());
+            };
+            let plain_bytes = std::fs::read(dir.join(plain_file)).unwrap();
+            let store = store_for(format, psd_sops::StoreOptions::default());
+            let plain = store
+                .load_plain(&plain_bytes)
+                .map_err(|e| format!("plaintext parse: {e}"))?;
+            let json = format == Format::Json;
+            let (got, want) = (normalise(&dec.tree, json), normalise(&plain, json));
+            if got == want {
+                Ok("MAC ok, plaintext ok".into())
+            } else if strip_comments(&got) == strip_comments(&want) {
+                Err("MAC ok, values equal but comments differ".into())
+            } else {
+                Err(format!(
+                    "MAC ok but plaintext differs:\n  got  {:?}\n  want {:?}",
+                    strip_comments(&got),
+                    strip_comments(&want)
+                ))
+            }
+        }
+        (None, Err(e)) => Err(format!("error {e}")),
+        (Some(x), Ok(_)) => Err(format!("expected {x}, but it decrypted")),
+        (Some(x), Err(e)) => {
+            let want = expected_exit(file, x, &keys);
+            let text = format!("{e} {e:?}");
+            let secret_free = secret_lines(dir, &keys)
+                .iter()
+                .all(|l| !text.contains(l.as_str()));
+            let kind_ok = match x {
+                "MAC MISMATCH" => {
+                    matches!(e, Error::MacMismatch { .. } | Error::MacMissing { .. })
+                }
+                "unsupported" => matches!(e, Error::PostQuantumUnsupported { .. }),
+                _ => true,
+            };
+            if e.exit_code() == want && kind_ok && secret_free {
+                Ok(format!("{x} as expected (exit {want})"))
+            } else {
+                Err(format!(
+                    "expected {x} (exit {want}), got exit {}: {e}",
+                    e.exit_code()
+                ))
+            }
+        }
+    }
+}
+
+fn run_age_vector(dir: &Path, v: &Json) -> Result<String, String> {
+    let file = v["file"].as_str().unwrap();
+    let input = std::fs::read_to_string(dir.join(file)).unwrap();
+    if v.get("passphrase").is_some() {
+        // A passphrase-protected identity file: psd refuses it with a clear message.
+        return match Identities::parse_key_file(&input) {
+            Err(e) if e.to_string().contains("passphrase-protected") => {
+                Ok("refused with a clear message (documented)".into())
+            }
+            other => Err(format!(
+                "expected a refusal, got {:?}",
+                other.map(|i| i.len())
+            )),
+        };
+    }
+    let ids = load_identities(dir, v["keys"].as_array().unwrap());
+    let plain = psd_sops::age::unwrap(&input, &ids)?;
+    let want = std::fs::read(dir.join(v["plaintext"].as_str().unwrap())).unwrap();
+    if plain.as_slice() == want.as_slice() {
+        Ok("age ok".into())
+    } else {
+        Err("age plaintext differs".into())
+    }
+}
+
+#[test]
+fn manifest_vectors() {
+    let Some(root) = shared() else { return };
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("manifest.json").is_file())
+        .collect();
+    folders.sort();
+    let mut tally = Tally::default();
+    for dir in folders {
+        let folder = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let manifest = read_json(&dir.join("manifest.json"));
+        for v in manifest["vectors"].as_array().unwrap() {
+            let keys: Vec<&str> = v["keys"]
+                .as_array()
+                .map(|k| k.iter().map(|s| s.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            let name = format!(
+                "{folder}/{} [{}]",
+                v["file"].as_str().unwrap(),
+                keys.join(",")
+            );
+            let result = match v["kind"].as_str() {
+                Some("kat") => continue, // kat_types_cipher_and_mac
+                Some("age") => run_age_vector(&dir, v),
+                _ => run_vector(&dir, v),
+            };
+            tally.record(name, result);
+            // The sops CLI refuses metadata without `version`; so does psd with require_version.
+            if folder == "rops-references" {
+                let input = std::fs::read(dir.join(v["file"].as_str().unwrap())).unwrap();
+                let ids = load_identities(&dir, v["keys"].as_array().unwrap());
+                let opts = DecryptOptions {
+                    require_version: true,
+                    ..DecryptOptions::default()
+                };
+                let r = api::decrypt_tree(&input, Format::Yaml, &ids, &opts);
+                tally.record(
+                    format!(
+                        "{folder}/{} (CLI version check)",
+                        v["file"].as_str().unwrap()
+                    ),
+                    match r {
+                        Err(Error::VersionEmpty) => Ok("Version string empty (exit 1)".into()),
+                        Err(e) => Err(format!("expected VersionEmpty, got {e}")),
+                        Ok(_) => Err("expected VersionEmpty, got success".into()),
+                    },
+                );
+            }
+        }
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{}", tally.rows.join("\n"));
+        eprintln!(
+            "{} vectors, {} failed",
+            tally.rows.len(),
+            tally.failures.len()
+        );
+    }
+    assert!(tally.failures.is_empty(), "failed: {:#?}", tally.failures);
+}
