@@ -624,12 +624,11 @@ impl Parser<'_> {
                 _ => {
                     // Copy a run of ordinary bytes.
                     let start = self.pos;
-                    while let Some(b) = self.peek() {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    let run = self.s[start..]
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                        .unwrap_or(self.s.len() - start);
+                    self.pos += run;
                     buf.extend_from_slice(&self.s[start..self.pos]);
                 }
             }
