@@ -68,7 +68,10 @@ pub(crate) fn try_run_sops(
     stdin: &[u8],
 ) -> Result<Vec<u8>, String> {
     use std::io::Write;
+    // `--config /dev/null`: no `.sops.yaml` above the working directory can change sops'
+    // output layout (stores.*.indent) under the test's feet.
     let mut child = Command::new(sops)
+        .args(["--config", "/dev/null"])
         .args(args)
         .env("SOPS_DISABLE_VERSION_CHECK", "1")
         .env("SOPS_AGE_KEY_FILE", key_file)
