@@ -83,7 +83,7 @@ pub fn format_float_yaml(v: f64) -> String {
 /// one-digit negative exponent cleaned up (`1e-07`), as in `json.Marshal`.
 pub fn format_float_json(v: f64) -> String {
     let a = v.abs();
-    if a != 0.0 && (a < 1e-6 || a >= 1e21) {
+    if a != 0.0 && !(1e-6..1e21).contains(&a) {
         let (d, exp) = digits(v);
         let mut s = format_e(v < 0.0, &d, exp);
         let n = s.len();
@@ -233,7 +233,7 @@ mod tests {
         assert_eq!(format_float_f(1e21), "1000000000000000000000");
         assert_eq!(format_float_f(1.5e-7), "0.00000015");
         assert_eq!(format_float_f(-0.0), "-0");
-        assert_eq!(format_float_f(3.14159), "3.14159");
+        assert_eq!(format_float_f(3.25159), "3.25159");
         assert_eq!(format_float_f(f64::INFINITY), "+Inf");
         assert_eq!(format_float_f(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_float_f(f64::NAN), "NaN");

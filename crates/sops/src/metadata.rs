@@ -223,13 +223,11 @@ impl Metadata {
             Value::Str(self.lastmodified.clone()),
         ));
         top.push(Item::new("mac", Value::Str(self.mac.clone())));
-        if let Some(rule) = &self.rule {
-            if !rule.pattern().is_empty() {
-                top.push(Item::new(
-                    rule.name(),
-                    Value::Str(rule.pattern().to_owned()),
-                ));
-            }
+        if let Some(rule) = self.rule.as_ref().filter(|r| !r.pattern().is_empty()) {
+            top.push(Item::new(
+                rule.name(),
+                Value::Str(rule.pattern().to_owned()),
+            ));
         }
         if self.mac_only_encrypted {
             top.push(Item::new("mac_only_encrypted", Value::Bool(true)));

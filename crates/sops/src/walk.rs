@@ -138,13 +138,13 @@ impl<'a> Walker<'a> {
         }
         let aad = self.aad();
         let enc = cipher::encrypt_bytes(self.key, c.text.as_bytes(), aad.as_bytes(), "comment");
-        if let SelectionRule::UnencryptedCommentRegex(re) = self.rule {
-            if re.is_match(&enc) {
-                return Err(Error::EncryptTree {
-                    path: self.path_string(),
-                    reason: "Encrypted comment matches UnencryptedCommentRegex! Make sure the regex cannot match ENC[...] text".into(),
-                });
-            }
+        if let SelectionRule::UnencryptedCommentRegex(re) = self.rule
+            && re.is_match(&enc)
+        {
+            return Err(Error::EncryptTree {
+                path: self.path_string(),
+                reason: "Encrypted comment matches UnencryptedCommentRegex! Make sure the regex cannot match ENC[...] text".into(),
+            });
         }
         c.text.zeroize();
         c.text = enc;
@@ -265,12 +265,11 @@ impl<'a> Walker<'a> {
                 }
                 // A value that decrypted to a comment (a list comment stored as a string by
                 // sops) is never hashed (spec 5.2).
-                if !self.mac_only_encrypted || selected {
-                    if let Some((datatype, bytes)) = cipher::to_bytes(leaf) {
-                        if datatype != "comment" {
-                            self.mac.update(&bytes);
-                        }
-                    }
+                if (!self.mac_only_encrypted || selected)
+                    && let Some((datatype, bytes)) = cipher::to_bytes(leaf)
+                    && datatype != "comment"
+                {
+                    self.mac.update(&bytes);
                 }
                 Ok(())
             }
