@@ -856,6 +856,83 @@ mod tests {
         }
     }
 
+    fn k8s_secret() -> impl Strategy<Value = Tree> {
+        let data = prop::collection::vec(("[a-z][a-z0-9._-]{0,10}", ".{0,20}"), 0..6);
+        (
+            "[a-z][a-z0-9-]{0,15}",
+            "[a-z][a-z0-9-]{0,15}",
+            data.clone(),
+            data,
+            any::<bool>(),
+        )
+            .prop_map(|(name, ns, data, string_data, comment)| {
+                let to_map = |kv: Vec<(String, String)>| {
+                    let mut seen = std::collections::HashSet::new();
+                    Value::Map(
+                        kv.into_iter()
+                            .filter(|(k, _)| seen.insert(k.clone()))
+                            .map(|(k, v)| Item::new(k, Value::Str(v)))
+                            .collect(),
+                    )
+                };
+                let mut doc = vec![
+                    Item::new("apiVersion", Value::Str("v1".into())),
+                    Item::new("kind", Value::Str("Secret".into())),
+                    Item::new(
+                        "metadata",
+                        Value::Map(vec![
+                            Item::new("name", Value::Str(name)),
+                            Item::new("namespace", Value::Str(ns)),
+                        ]),
+                    ),
+                    Item::new("type", Value::Str("Opaque".into())),
+                    Item::new("data", to_map(data)),
+                    Item::new("stringData", to_map(string_data)),
+                ];
+                if comment {
+                    doc.insert(0, Item::comment(" managed by psd"));
+                }
+                Tree {
+                    branches: vec![doc],
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Property 3 of the design: with `encrypted_regex: ^(data|stringData)$`, apiVersion,
+        /// kind, metadata.name and metadata.namespace stay clear, every non-empty data and
+        /// stringData value is ENC[...], and decryption gives back the original.
+        #[test]
+        fn kubernetes_secret_property(t in k8s_secret()) {
+            let (ids, rcp) = keypair();
+            let opts = EncryptOptions {
+                rule: Some(SelectionRule::from_name("encrypted_regex", "^(data|stringData)$").unwrap()),
+                ..EncryptOptions::new(vec![rcp])
+            };
+            let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+            let doc = &enc.tree.branches[0];
+            let get = |k: &str| doc.iter().find(|i| i.key.name() == Some(k)).map(|i| &i.value);
+            prop_assert_eq!(get("apiVersion"), Some(&Value::Str("v1".into())));
+            prop_assert_eq!(get("kind"), Some(&Value::Str("Secret".into())));
+            let orig_meta = t.branches[0].iter().find(|i| i.key.name() == Some("metadata")).map(|i| &i.value);
+            prop_assert_eq!(get("metadata"), orig_meta);
+            for section in ["data", "stringData"] {
+                let Some(Value::Map(items)) = get(section) else { panic!("{section} missing") };
+                for item in items {
+                    match &item.value {
+                        Value::Str(s) if s.is_empty() => {}
+                        Value::Str(s) => prop_assert!(crate::cipher::is_enc(s), "{} not encrypted", section),
+                        other => prop_assert!(false, "unexpected {:?}", other),
+                    }
+                }
+            }
+            let dec = decrypt_parts(enc.tree, enc.metadata, &ids, false, true).unwrap();
+            prop_assert!(same(&dec.tree, &t));
+        }
+    }
+
     #[test]
     fn shamir_groups_need_threshold() {
         let (ia, ra) = keypair();
