@@ -1,0 +1,151 @@
+//! The bridge to `psd-sops`: Secret manifests become sops trees, trees are encrypted in memory,
+//! existing `*.enc.yaml` files are decrypted to reuse their values.
+//!
+//! Plaintext only ever lives in memory here: the tree built from a Secret is wiped after
+//! encryption, and nothing in this module writes files.
+
+use psd_model::SecretManifest;
+use psd_model::secrecy::{ExposeSecret, SecretString};
+use psd_sops::api::{self, DecryptOptions, EncryptOptions};
+use psd_sops::keysource::Identities;
+use psd_sops::rules::SelectionRule;
+use psd_sops::tree::{Branch, Item, Tree, Value};
+use psd_sops::Format;
+use zeroize::Zeroize;
+
+/// The Secret as a sops document tree (`apiVersion`, `kind`, `metadata`, `type`,
+/// `stringData`), values in plaintext. Call [`wipe`] when done with it.
+pub fn secret_to_tree(secret: &SecretManifest) -> Tree {
+    let mut metadata: Branch = vec![
+        Item::new("name", Value::Str(secret.name().to_owned())),
+        Item::new("namespace", Value::Str(secret.namespace().to_owned())),
+    ];
+    if !secret.labels().is_empty() {
+        let labels = secret
+            .labels()
+            .iter()
+            .map(|(k, v)| Item::new(k.clone(), Value::Str(v.clone())))
+            .collect();
+        metadata.push(Item::new("labels", Value::Map(labels)));
+    }
+    let data = secret
+        .string_data()
+        .map(|(k, v)| Item::new(k, Value::Str(v.expose_secret().to_owned())))
+        .collect();
+    Tree {
+        branches: vec![vec![
+            Item::new("apiVersion", Value::Str(SecretManifest::API_VERSION.into())),
+            Item::new("kind", Value::Str(SecretManifest::KIND.into())),
+            Item::new("metadata", Value::Map(metadata)),
+            Item::new("type", Value::Str(secret.secret_type().to_owned())),
+            Item::new("stringData", Value::Map(data)),
+        ]],
+    }
+}
+
+/// Overwrites every string in the tree with zeros before it is dropped.
+pub fn wipe(tree: &mut Tree) {
+    fn wipe_value(v: &mut Value) {
+        match v {
+            Value::Str(s) => s.zeroize(),
+            Value::Bytes(b) => b.zeroize(),
+            Value::Map(items) => items.iter_mut().for_each(|i| wipe_value(&mut i.value)),
+            Value::List(items) => items.iter_mut().for_each(wipe_value),
+            _ => {}
+        }
+    }
+    for branch in &mut tree.branches {
+        for item in branch {
+            wipe_value(&mut item.value);
+        }
+    }
+}
+
+/// The `stringData` entries of a decrypted Secret tree, as secrets, in file order.
+/// `None` if the tree is not a single Secret document with string `stringData` values.
+pub fn string_data(tree: &Tree) -> Option<Vec<(String, SecretString)>> {
+    let [branch] = tree.branches.as_slice() else {
+        return None;
+    };
+    let kind = branch.iter().find(|i| i.key.name() == Some("kind"))?;
+    if kind.value != Value::Str("Secret".into()) {
+        return None;
+    }
+    let data = branch.iter().find(|i| i.key.name() == Some("stringData"))?;
+    let Value::Map(items) = &data.value else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let (Some(k), Value::Str(v)) = (item.key.name(), &item.value) else {
+            return None;
+        };
+        out.push((k.to_owned(), SecretString::from(v.clone())));
+    }
+    Some(out)
+}
+
+/// Looks a key up in [`string_data`]'s output.
+pub fn get<'a>(data: &'a [(String, SecretString)], key: &str) -> Option<&'a SecretString> {
+    data.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// Why an existing file could not be decrypted.
+#[derive(Debug)]
+pub enum DecryptError {
+    /// None of the available private keys is a recipient of the file.
+    NoMatchingKey,
+    /// The file is damaged or not a sops file (message without secrets).
+    Invalid(String),
+}
+
+/// The selection rule of every file psd writes (same as the `.sops.yaml` it writes).
+pub const ENCRYPTED_REGEX: &str = "^(data|stringData)$";
+
+/// Decrypts an existing `*.enc.yaml` (MAC verified) to its tree.
+pub fn decrypt(bytes: &[u8], identities: &Identities) -> Result<Tree, DecryptError> {
+    match api::decrypt_tree(bytes, Format::Yaml, identities, &DecryptOptions::default()) {
+        Ok(mut d) => Ok(std::mem::take(&mut *d.tree)),
+        Err(psd_sops::Error::DataKey { .. } | psd_sops::Error::PostQuantumUnsupported { .. }) => {
+            Err(DecryptError::NoMatchingKey)
+        }
+        Err(e) => Err(DecryptError::Invalid(e.to_string())),
+    }
+}
+
+/// Encrypts a Secret tree to `recipients` with `encrypted_regex: ^(data|stringData)$`.
+pub fn encrypt(tree: &Tree, recipients: &[String]) -> Result<Vec<u8>, String> {
+    if recipients.is_empty() {
+        return Err("no age recipients".into());
+    }
+    let rs = recipients
+        .iter()
+        .map(|r| r.parse::<psd_sops::age::Recipient>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let rule = regex::Regex::new(ENCRYPTED_REGEX).map_err(|e| e.to_string())?;
+    let mut opts = EncryptOptions::new(rs);
+    opts.rule = Some(SelectionRule::EncryptedRegex(rule));
+    api::encrypt_tree(tree, Format::Yaml, &opts).map_err(|e| e.to_string())
+}
+
+/// The age recipients an encrypted file is wrapped to, read without any key (empty if the
+/// file has no readable sops metadata).
+pub fn file_recipients(bytes: &[u8]) -> Vec<String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let Ok(doc) = serde_saphyr::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = doc["sops"]["age"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k["recipient"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
