@@ -1,33 +1,529 @@
 //! `psd encrypt`, `psd decrypt`, `psd filestatus`: the sops-compatible subset.
+//!
+//! Flag names, stdin handling, `.sops.yaml` lookup and exit codes follow sops 3.11, so a
+//! script that calls `sops encrypt|decrypt|filestatus` with these flags works unchanged with
+//! `psd`. Each command is: arguments → settings → one `psd_sops` call → output and exit code.
+//!
+//! Differences from sops, all in the lenient direction: `-` names stdin (sops 3.11 treats it
+//! as a file name); encrypting from stdin needs `--filename-override` *or* `--input-type`
+//! (sops insists on the former); `--config`, `--indent`, `--mac-only-encrypted` and the
+//! comment-regex flags are accepted after the subcommand (sops only takes them as global flags
+//! before it); an unknown `--input-type`/`--output-type` is refused instead of ignored.
 
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use psd_sops::age::Recipient;
+use psd_sops::api::{self, DecryptOptions, EncryptOptions};
+use psd_sops::config::{self, SopsConfig};
+use psd_sops::error::exit;
+use psd_sops::rules::{RuleContext, SelectionRule};
+use psd_sops::{Error, Format, Identities, StoreOptions};
+use zeroize::Zeroizing;
+
+/// The `--input-type`/`--output-type` names sops knows.
+const FORMATS: [&str; 5] = ["yaml", "json", "dotenv", "ini", "binary"];
+
+/// Input, output and config flags shared by `encrypt` and `decrypt`.
+#[derive(Debug, clap::Args)]
+pub struct IoArgs {
+    /// The file to read; `-` or nothing reads stdin.
+    file: Option<PathBuf>,
+    /// Write the result back to the file (atomically; never with stdin).
+    #[arg(short = 'i', long)]
+    in_place: bool,
+    /// Save the result to this file instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "in_place")]
+    output: Option<PathBuf>,
+    /// Input format (yaml, json, dotenv, ini, binary); default from the file name.
+    #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
+    input_type: Option<String>,
+    /// Output format (yaml, json, dotenv, ini, binary); default from the file name.
+    #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
+    output_type: Option<String>,
+    /// Use this name instead of the file's for format detection and `.sops.yaml` matching.
+    #[arg(long, value_name = "NAME")]
+    filename_override: Option<PathBuf>,
+    /// The `.sops.yaml` to use (no upward search).
+    #[arg(long, value_name = "FILE", env = "SOPS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Spaces of indentation for YAML and JSON output (overrides `stores:` of `.sops.yaml`).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    indent: Option<i64>,
+}
 
 /// Arguments of `psd encrypt`.
 #[derive(Debug, clap::Args)]
-pub struct EncryptArgs {}
+pub struct EncryptArgs {
+    #[command(flatten)]
+    io: IoArgs,
+    /// Comma-separated age recipients (replace the keys of `.sops.yaml`).
+    #[arg(short = 'a', long, value_name = "RECIPIENTS", env = "SOPS_AGE_RECIPIENTS")]
+    age: Option<String>,
+    /// Leave values clear whose key (or a parent key) ends with this suffix.
+    #[arg(long, value_name = "SUFFIX")]
+    unencrypted_suffix: Option<String>,
+    /// Encrypt only values whose key (or a parent key) ends with this suffix.
+    #[arg(long, value_name = "SUFFIX")]
+    encrypted_suffix: Option<String>,
+    /// Leave values clear whose key (or a parent key) matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    unencrypted_regex: Option<String>,
+    /// Encrypt only values whose key (or a parent key) matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    encrypted_regex: Option<String>,
+    /// Leave values clear that follow a comment matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    unencrypted_comment_regex: Option<String>,
+    /// Encrypt only values that follow a comment matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    encrypted_comment_regex: Option<String>,
+    /// Compute the MAC over encrypted values only.
+    #[arg(long)]
+    mac_only_encrypted: bool,
+    /// Key groups needed to recover the data key (Shamir).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    shamir_secret_sharing_threshold: usize,
+}
 
 /// Arguments of `psd decrypt`.
 #[derive(Debug, clap::Args)]
-pub struct DecryptArgs {}
+pub struct DecryptArgs {
+    #[command(flatten)]
+    io: IoArgs,
+    /// Output only this part of the document, e.g. '["data"]["password"]'.
+    #[arg(long, value_name = "PATH")]
+    extract: Option<String>,
+    /// Do not verify the MAC.
+    #[arg(long)]
+    ignore_mac: bool,
+}
 
 /// Arguments of `psd filestatus`.
 #[derive(Debug, clap::Args)]
-pub struct FilestatusArgs {}
+pub struct FilestatusArgs {
+    /// The file to check; `-` or nothing reads stdin.
+    file: Option<PathBuf>,
+    /// Input format (yaml, json, dotenv, ini, binary); default from the file name.
+    #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
+    input_type: Option<String>,
+}
+
+/// A failure of a command: sops' message (plus what to do) and its exit code.
+struct Failure {
+    message: String,
+    code: i32,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure {
+            message: e.to_string(),
+            code: e.exit_code(),
+        }
+    }
+}
+
+impl Failure {
+    fn new(code: i32, message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+fn finish(r: Result<(), Failure>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("{}", f.message);
+            ExitCode::from(u8::try_from(f.code).unwrap_or(1))
+        }
+    }
+}
 
 /// Runs `psd encrypt`.
-pub fn encrypt(_args: EncryptArgs) -> ExitCode {
-    eprintln!("psd encrypt: not implemented yet");
-    ExitCode::from(2)
+pub fn encrypt(args: EncryptArgs) -> ExitCode {
+    finish(run_encrypt(args))
 }
 
 /// Runs `psd decrypt`.
-pub fn decrypt(_args: DecryptArgs) -> ExitCode {
-    eprintln!("psd decrypt: not implemented yet");
-    ExitCode::from(2)
+pub fn decrypt(args: DecryptArgs) -> ExitCode {
+    finish(run_decrypt(args))
 }
 
 /// Runs `psd filestatus`.
-pub fn filestatus(_args: FilestatusArgs) -> ExitCode {
-    eprintln!("psd filestatus: not implemented yet");
-    ExitCode::from(2)
+pub fn filestatus(args: FilestatusArgs) -> ExitCode {
+    finish(run_filestatus(args))
+}
+
+/// The input file, or `None` for stdin.
+fn input_path(file: &Option<PathBuf>) -> Option<&Path> {
+    file.as_deref().filter(|p| p.as_os_str() != "-")
+}
+
+/// Reads the whole input into a buffer that is wiped on drop.
+fn read_input(path: Option<&Path>) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let mut buf = Zeroizing::new(Vec::new());
+    match path {
+        Some(p) => {
+            if !p.exists() {
+                return Err(Failure::new(
+                    100,
+                    format!(
+                        "Error: cannot operate on non-existent file {:?}: check the path",
+                        p.display().to_string()
+                    ),
+                ));
+            }
+            std::fs::File::open(p)
+                .and_then(|mut f| f.read_to_end(&mut buf))
+                .map_err(|e| {
+                    Failure::new(
+                        exit::COULD_NOT_READ_INPUT_FILE,
+                        format!("Error reading file {}: {e}", p.display()),
+                    )
+                })?;
+        }
+        None => {
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                Failure::new(
+                    exit::COULD_NOT_READ_INPUT_FILE,
+                    format!("Error reading stdin: {e}"),
+                )
+            })?;
+        }
+    }
+    Ok(buf)
+}
+
+/// The name used for format detection and rule matching: `--filename-override` or the file.
+fn name_for(io: &IoArgs) -> Option<PathBuf> {
+    io.filename_override
+        .clone()
+        .or_else(|| input_path(&io.file).map(Path::to_path_buf))
+}
+
+fn formats(io: &IoArgs, name: Option<&Path>) -> (Format, Format) {
+    let by_name = name.map(Format::from_path).unwrap_or(Format::Binary);
+    let pick = |t: &Option<String>| t.as_deref().and_then(Format::from_name);
+    let input = pick(&io.input_type).unwrap_or(by_name);
+    let output = pick(&io.output_type).unwrap_or(by_name);
+    (input, output)
+}
+
+/// `--config` / `SOPS_CONFIG`, else `.sops.yaml` from the working directory upward.
+fn load_config(io: &IoArgs) -> Result<Option<SopsConfig>, Failure> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if io.config.is_none()
+        && let Some(w) = config::find(&cwd).warning
+    {
+        eprintln!("{w}");
+    }
+    Ok(config::locate(io.config.as_deref(), &cwd)?)
+}
+
+/// Store options: `stores:` of the config, then `--indent` for YAML and JSON (as sops).
+fn store_options(cfg: Option<&SopsConfig>, indent: Option<i64>) -> Result<StoreOptions, Failure> {
+    let mut opts = match cfg {
+        Some(c) => c.store_options()?,
+        None => StoreOptions::default(),
+    };
+    if let Some(n) = indent {
+        let bad = || {
+            Failure::new(
+                exit::GENERIC,
+                format!("invalid --indent {n}: use a number of spaces (0 or more)"),
+            )
+        };
+        let n = usize::try_from(n).map_err(|_| bad())?;
+        opts.yaml_indent = if n == 0 { 4 } else { n };
+        opts.json_indent = Some(n);
+        opts.json_binary_indent = Some(n);
+    }
+    Ok(opts)
+}
+
+/// Writes the result: back to the input (`-i`), to `--output`, or to stdout. Files are
+/// written atomically (temporary file, fsync, rename), keeping an existing file's mode.
+fn write_output(io: &IoArgs, data: &[u8]) -> Result<(), Failure> {
+    let target = if io.in_place {
+        Some(input_path(&io.file).ok_or_else(|| {
+            Failure::new(
+                exit::GENERIC,
+                "Error: cannot use --in-place with stdin: name a file",
+            )
+        })?)
+    } else {
+        io.output.as_deref()
+    };
+    let write_err = |p: &Path, e: std::io::Error| {
+        Failure::new(
+            exit::COULD_NOT_WRITE_OUTPUT_FILE,
+            format!("Could not write output file {}: {e}", p.display()),
+        )
+    };
+    match target {
+        Some(p) => {
+            let mut options = atomic_write_file::AtomicWriteFile::options();
+            #[cfg(unix)]
+            {
+                use atomic_write_file::unix::OpenOptionsExt as _;
+                options.preserve_mode(true);
+            }
+            let mut f = options.open(p).map_err(|e| write_err(p, e))?;
+            f.write_all(data).map_err(|e| write_err(p, e))?;
+            f.commit().map_err(|e| write_err(p, e))?;
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(data)
+                .and_then(|()| out.flush())
+                .map_err(|e| {
+                    Failure::new(
+                        exit::COULD_NOT_WRITE_OUTPUT_FILE,
+                        format!("Could not write to stdout: {e}"),
+                    )
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// The six selection-rule fields: the creation rule's, each replaced by its flag if given.
+/// A conflict among flags alone is sops' exit 8; one involving the config is exit 1.
+fn selection_rule(
+    args: &EncryptArgs,
+    rule: Option<&config::CreationRule>,
+) -> Result<Option<SelectionRule>, Failure> {
+    let cfg = |f: fn(&config::CreationRule) -> &Option<String>| rule.and_then(|r| f(r).clone());
+    let fields: [(&str, &Option<String>, Option<String>); 6] = [
+        ("encrypted_suffix", &args.encrypted_suffix, cfg(|r| &r.encrypted_suffix)),
+        ("unencrypted_suffix", &args.unencrypted_suffix, cfg(|r| &r.unencrypted_suffix)),
+        ("encrypted_regex", &args.encrypted_regex, cfg(|r| &r.encrypted_regex)),
+        ("unencrypted_regex", &args.unencrypted_regex, cfg(|r| &r.unencrypted_regex)),
+        (
+            "encrypted_comment_regex",
+            &args.encrypted_comment_regex,
+            cfg(|r| &r.encrypted_comment_regex),
+        ),
+        (
+            "unencrypted_comment_regex",
+            &args.unencrypted_comment_regex,
+            cfg(|r| &r.unencrypted_comment_regex),
+        ),
+    ];
+    let mut from_config = false;
+    let chosen: Vec<(&str, String)> = fields
+        .iter()
+        .filter_map(|(name, flag, conf)| match flag {
+            Some(v) => Some((*name, v.clone())),
+            None => conf.clone().map(|v| {
+                from_config = true;
+                (*name, v)
+            }),
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    SelectionRule::from_fields(
+        chosen.iter().map(|(n, v)| (*n, v.as_str())),
+        RuleContext::Cli,
+    )
+    .map_err(|e| {
+        let mut f = Failure::from(e);
+        if from_config && matches!(f.code, exit::CONFLICTING_PARAMETERS) && chosen.len() > 1 {
+            f.code = exit::GENERIC;
+        }
+        f
+    })
+}
+
+fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
+    let io = &args.io;
+    let path = input_path(&io.file);
+    if path.is_none() && io.filename_override.is_none() && io.input_type.is_none() {
+        return Err(Failure::new(
+            exit::CONFLICTING_PARAMETERS,
+            "Error: must specify --filename-override (or --input-type) when reading from stdin",
+        ));
+    }
+    let name = name_for(io);
+    let (in_fmt, out_fmt) = formats(io, name.as_deref());
+    let plain = read_input(path)?;
+
+    let cfg = load_config(io)?;
+    // sops matches path_regex against the absolute path of the file, or the override as given.
+    let rule = match &cfg {
+        Some(c) if c.has_creation_rules() => {
+            let match_path = match (&io.filename_override, path) {
+                (Some(o), _) => o.clone(),
+                (None, Some(p)) => std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
+                (None, None) => PathBuf::new(),
+            };
+            match c.rule_for(&match_path) {
+                Ok(r) => Some(r),
+                // Keys on the command line make a missing rule harmless, as in sops.
+                Err(Error::NoMatchingCreationRule { .. }) if args.age.is_some() => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => None,
+    };
+
+    let key_groups: Vec<Vec<Recipient>> = match (&args.age, rule) {
+        (Some(list), _) => vec![Recipient::parse_list(list)?],
+        (None, Some(r)) => r
+            .age_recipients()
+            .iter()
+            .map(|g| g.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>())
+            .collect::<Result<_, Error>>()?,
+        (None, None) => {
+            return Err(Failure::new(
+                exit::GENERIC,
+                "config file not found, or has no creation rules, and no keys provided through command line options: pass --age age1... (or set SOPS_AGE_RECIPIENTS), or add a creation rule with age recipients to .sops.yaml",
+            ));
+        }
+    };
+    let shamir_threshold = match args.shamir_secret_sharing_threshold {
+        0 => rule.map(|r| r.shamir_threshold).filter(|t| *t != 0),
+        n => Some(n),
+    };
+    let opts = EncryptOptions {
+        key_groups,
+        shamir_threshold,
+        rule: selection_rule(&args, rule)?,
+        mac_only_encrypted: args.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted),
+        store: store_options(cfg.as_ref(), io.indent)?,
+    };
+
+    let tree = Zeroizing::new(psd_sops::store_for(in_fmt, opts.store).load_plain(&plain)?);
+    drop(plain);
+    let enc = api::encrypt_tree_parts(&tree, out_fmt, &opts)?;
+    drop(tree);
+    for w in &enc.warnings {
+        eprintln!("[psd] WARN {w}");
+    }
+    let bytes =
+        psd_sops::store_for(out_fmt, opts.store).emit_encrypted(&enc.tree, &enc.metadata.to_value())?;
+    write_output(io, &bytes)
+}
+
+fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
+    let io = &args.io;
+    let path = input_path(&io.file);
+    let name = name_for(io);
+    let (in_fmt, out_fmt) = formats(io, name.as_deref());
+    let extract = args
+        .extract
+        .as_deref()
+        .map(api::parse_tree_path)
+        .transpose()?;
+    let encrypted = read_input(path)?;
+    let cfg = load_config(io)?;
+    let opts = DecryptOptions {
+        ignore_mac: args.ignore_mac,
+        require_version: true,
+        extract,
+        output_format: Some(out_fmt),
+        store: store_options(cfg.as_ref(), io.indent)?,
+    };
+    let (identities, _problems) = Identities::from_env();
+    let dec = api::decrypt(&encrypted, in_fmt, &identities, &opts)?;
+    for w in &dec.warnings {
+        eprintln!("[psd] WARN {w}");
+    }
+    write_output(io, &dec.plain)
+}
+
+fn run_filestatus(args: FilestatusArgs) -> Result<(), Failure> {
+    let path = input_path(&args.file);
+    let format = args
+        .input_type
+        .as_deref()
+        .and_then(Format::from_name)
+        .unwrap_or_else(|| path.map(Format::from_path).unwrap_or(Format::Binary));
+    let bytes = read_input(path)?;
+    let encrypted = api::file_status(&bytes, format).map_err(|e| {
+        Failure::new(
+            e.exit_code(),
+            format!("cannot check file status: cannot load encrypted file: {e}"),
+        )
+    })?;
+    println!("{{\"encrypted\":{encrypted}}}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Enc {
+        #[command(flatten)]
+        a: EncryptArgs,
+    }
+
+    fn enc(argv: &[&str]) -> EncryptArgs {
+        Enc::try_parse_from(std::iter::once("x").chain(argv.iter().copied()))
+            .unwrap()
+            .a
+    }
+
+    #[test]
+    fn stdin_and_formats() {
+        let a = enc(&["-"]);
+        assert_eq!(input_path(&a.io.file), None);
+        let a = enc(&["--input-type", "json", "x.yaml"]);
+        assert_eq!(
+            formats(&a.io, name_for(&a.io).as_deref()),
+            (Format::Json, Format::Yaml)
+        );
+        let a = enc(&["--filename-override", "s.env", "x.yaml"]);
+        assert_eq!(
+            formats(&a.io, name_for(&a.io).as_deref()),
+            (Format::Dotenv, Format::Dotenv)
+        );
+        assert!(Enc::try_parse_from(["x", "--input-type", "toml", "f"]).is_err());
+    }
+
+    #[test]
+    fn rule_flags_override_config_per_field() {
+        let cfg = SopsConfig::parse(
+            Path::new("/tmp/.sops.yaml"),
+            b"creation_rules:\n  - age: age1x\n    encrypted_regex: ^a$\n",
+        )
+        .unwrap();
+        let rule = cfg.rule_for(Path::new("/tmp/f.yaml")).unwrap();
+        // Same field: the flag wins.
+        let r = selection_rule(&enc(&["--encrypted-regex", "^b$", "f"]), Some(rule)).unwrap();
+        assert_eq!(r.unwrap().pattern(), "^b$");
+        // No flag: the config's rule.
+        let r = selection_rule(&enc(&["f"]), Some(rule)).unwrap();
+        assert_eq!(r.unwrap().name(), "encrypted_regex");
+        // Another field: conflict, exit 1 as sops does when the config is involved.
+        let e = selection_rule(&enc(&["--unencrypted-regex", "^b$", "f"]), Some(rule))
+            .err()
+            .unwrap();
+        assert_eq!(e.code, exit::GENERIC);
+        // Two flags: exit 8.
+        let e = selection_rule(
+            &enc(&["--unencrypted-regex", "^b$", "--encrypted-suffix", "_x", "f"]),
+            None,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.code, exit::CONFLICTING_PARAMETERS);
+    }
+
+    #[test]
+    fn indent_flag() {
+        let o = store_options(None, Some(2)).unwrap();
+        assert_eq!((o.yaml_indent, o.json_indent), (2, Some(2)));
+        let o = store_options(None, Some(0)).unwrap();
+        assert_eq!((o.yaml_indent, o.json_indent), (4, Some(0)));
+        assert!(store_options(None, Some(-3)).is_err());
+    }
 }
