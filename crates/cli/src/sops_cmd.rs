@@ -293,7 +293,7 @@ fn write_output(io: &IoArgs, data: &[u8]) -> Result<(), Failure> {
 }
 
 /// The six selection-rule fields: the creation rule's, each replaced by its flag if given.
-/// A conflict among flags alone is sops' exit 8; one involving the config is exit 1.
+/// More than one set (from flags, the config or both) is sops' exit 8.
 fn selection_rule(
     args: &EncryptArgs,
     rule: Option<&config::CreationRule>,
@@ -315,29 +315,16 @@ fn selection_rule(
             cfg(|r| &r.unencrypted_comment_regex),
         ),
     ];
-    let mut from_config = false;
     let chosen: Vec<(&str, String)> = fields
         .iter()
-        .filter_map(|(name, flag, conf)| match flag {
-            Some(v) => Some((*name, v.clone())),
-            None => conf.clone().map(|v| {
-                from_config = true;
-                (*name, v)
-            }),
+        .filter_map(|(name, flag, conf)| {
+            (*flag).clone().or_else(|| conf.clone()).map(|v| (*name, v))
         })
-        .filter(|(_, v)| !v.is_empty())
         .collect();
-    SelectionRule::from_fields(
+    Ok(SelectionRule::from_fields(
         chosen.iter().map(|(n, v)| (*n, v.as_str())),
         RuleContext::Cli,
-    )
-    .map_err(|e| {
-        let mut f = Failure::from(e);
-        if from_config && matches!(f.code, exit::CONFLICTING_PARAMETERS) && chosen.len() > 1 {
-            f.code = exit::GENERIC;
-        }
-        f
-    })
+    )?)
 }
 
 fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
@@ -503,11 +490,11 @@ mod tests {
         // No flag: the config's rule.
         let r = selection_rule(&enc(&["f"]), Some(rule)).unwrap();
         assert_eq!(r.unwrap().name(), "encrypted_regex");
-        // Another field: conflict, exit 1 as sops does when the config is involved.
+        // Another field: conflict, exit 8 as in sops.
         let e = selection_rule(&enc(&["--unencrypted-regex", "^b$", "f"]), Some(rule))
             .err()
             .unwrap();
-        assert_eq!(e.code, exit::GENERIC);
+        assert_eq!(e.code, exit::CONFLICTING_PARAMETERS);
         // Two flags: exit 8.
         let e = selection_rule(
             &enc(&["--unencrypted-regex", "^b$", "--encrypted-suffix", "_x", "f"]),
