@@ -24,7 +24,13 @@ fn symbol_value(c: u8) -> Option<u8> {
 }
 
 fn polymod(values: impl Iterator<Item = u8>) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     let mut chk: u32 = 1;
     for v in values {
         let top = chk >> 25;
@@ -55,7 +61,8 @@ pub(crate) fn check(kind: KeyKind, s: &str) -> Result<(), KeyError> {
         return Err(KeyError::Empty { kind });
     }
     let bytes = s.as_bytes();
-    if bytes.len() < prefix.len() || !bytes[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
+    if bytes.len() < prefix.len() || !bytes[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    {
         return Err(KeyError::WrongPrefix { kind });
     }
     let has_upper = bytes.iter().any(u8::is_ascii_uppercase);
@@ -139,7 +146,11 @@ pub(crate) fn encode_values(hrp: &str, values: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) fn encode_values_with_constant(hrp: &str, values: &[u8], constant: u32) -> String {
     let hrp = hrp.to_ascii_lowercase();
-    let pm = polymod(hrp_expand(&hrp).chain(values.iter().copied()).chain([0u8; 6])) ^ constant;
+    let pm = polymod(
+        hrp_expand(&hrp)
+            .chain(values.iter().copied())
+            .chain([0u8; 6]),
+    ) ^ constant;
     let mut out = format!("{hrp}1");
     for &v in values {
         out.push(char::from(CHARSET[usize::from(v)]));
@@ -164,7 +175,11 @@ mod tests {
         ] {
             let (hrp, data) = s.rsplit_once('1').unwrap();
             let values: Vec<u8> = data.bytes().map(|c| symbol_value(c).unwrap()).collect();
-            assert_eq!(polymod(hrp_expand(hrp).chain(values.iter().copied())), 1, "{s}");
+            assert_eq!(
+                polymod(hrp_expand(hrp).chain(values.iter().copied())),
+                1,
+                "{s}"
+            );
             let payload = &values[..values.len() - 6];
             assert_eq!(encode_values(hrp, payload), s);
         }

@@ -211,7 +211,10 @@ mod tests {
             r#"{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"authentik-tls","namespace":"auth"},"spec":{"secretName":"authentik-tls","dnsNames":["auth.almckay.io"],"issuerRef":{"name":"letsencrypt-prod","kind":"ClusterIssuer","group":"cert-manager.io"}}}"#
         );
         if let Some(validator) = validator() {
-            let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+            let errors: Vec<String> = validator
+                .iter_errors(&json)
+                .map(|e| e.to_string())
+                .collect();
             assert!(errors.is_empty(), "{errors:?}");
             // The judge is not vacuous: a Certificate without secretName fails it.
             let mut broken = json.clone();
@@ -222,7 +225,9 @@ mod tests {
 
     #[test]
     fn wildcard_and_errors() {
-        assert!(CertificateConfig::new("w", "auth", "w", &["*.almckay.io", "almckay.io"], "le").is_ok());
+        assert!(
+            CertificateConfig::new("w", "auth", "w", &["*.almckay.io", "almckay.io"], "le").is_ok()
+        );
         let none: [&str; 0] = [];
         assert!(matches!(
             CertificateConfig::new("c", "auth", "c", &none, "le"),
@@ -234,27 +239,45 @@ mod tests {
         ));
         assert!(matches!(
             CertificateConfig::new("c", "auth", "c", &["A.io"], "le"),
-            Err(ValidationError::InvalidDnsSubdomain { what: "DNS name", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                what: "DNS name",
+                ..
+            })
         ));
         assert!(matches!(
             CertificateConfig::new("c", "auth", "c", &["a.*.io"], "le"),
-            Err(ValidationError::InvalidDnsSubdomain { what: "DNS name", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                what: "DNS name",
+                ..
+            })
         ));
         assert!(matches!(
             CertificateConfig::new("C", "auth", "c", &["a.io"], "le"),
-            Err(ValidationError::InvalidDnsSubdomain { what: "Certificate name", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                what: "Certificate name",
+                ..
+            })
         ));
         assert!(matches!(
             CertificateConfig::new("c", "auth-", "c", &["a.io"], "le"),
-            Err(ValidationError::InvalidDnsLabel { what: "namespace", .. })
+            Err(ValidationError::InvalidDnsLabel {
+                what: "namespace",
+                ..
+            })
         ));
         assert!(matches!(
             CertificateConfig::new("c", "auth", "c_tls", &["a.io"], "le"),
-            Err(ValidationError::InvalidDnsSubdomain { what: "Certificate Secret name", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                what: "Certificate Secret name",
+                ..
+            })
         ));
         assert!(matches!(
             CertificateConfig::new("c", "auth", "c", &["a.io"], ""),
-            Err(ValidationError::InvalidDnsSubdomain { what: "ClusterIssuer name", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                what: "ClusterIssuer name",
+                ..
+            })
         ));
     }
 }

@@ -40,7 +40,12 @@ fn check_password(what: &'static str, value: &SecretString) -> Result<(), Valida
     Ok(())
 }
 
-fn debug_redacted(f: &mut fmt::Formatter<'_>, name: &str, plain: &[(&str, &dyn fmt::Debug)], secret: &[&str]) -> fmt::Result {
+fn debug_redacted(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    plain: &[(&str, &dyn fmt::Debug)],
+    secret: &[&str],
+) -> fmt::Result {
     let mut s = f.debug_struct(name);
     for (k, v) in plain {
         s.field(k, v);
@@ -336,8 +341,14 @@ impl AuthentikCredentials {
     pub fn to_secret_manifest(&self) -> SecretManifest {
         let mut s = SecretManifest::new_unchecked(Self::SECRET_NAME, Self::NAMESPACE);
         s.push_unchecked(Self::SECRET_KEY_KEY, self.secret_key.clone());
-        s.push_unchecked(Self::POSTGRESQL_PASSWORD_KEY, self.postgresql_password.clone());
-        s.push_unchecked(Self::BOOTSTRAP_PASSWORD_KEY, self.bootstrap_password.clone());
+        s.push_unchecked(
+            Self::POSTGRESQL_PASSWORD_KEY,
+            self.postgresql_password.clone(),
+        );
+        s.push_unchecked(
+            Self::BOOTSTRAP_PASSWORD_KEY,
+            self.bootstrap_password.clone(),
+        );
         s.push_unchecked(Self::BOOTSTRAP_TOKEN_KEY, self.bootstrap_token.clone());
         s.push_unchecked(
             Self::BOOTSTRAP_EMAIL_KEY,

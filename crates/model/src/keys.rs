@@ -184,9 +184,7 @@ impl AgeKeyPair {
     pub fn generate() -> Self {
         Self {
             identity: Identity::generate(),
-            created: Some(
-                chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
+            created: Some(chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         }
     }
 
@@ -238,7 +236,8 @@ impl AgeKeyPair {
     /// (`kubectl apply`), never commit it.
     #[must_use]
     pub fn to_kubernetes_secret(&self) -> SecretManifest {
-        let mut secret = SecretManifest::new_unchecked(SOPS_AGE_SECRET_NAME, SOPS_AGE_SECRET_NAMESPACE);
+        let mut secret =
+            SecretManifest::new_unchecked(SOPS_AGE_SECRET_NAME, SOPS_AGE_SECRET_NAMESPACE);
         secret.push_unchecked(SOPS_AGE_SECRET_KEY, self.identity.secret.clone());
         secret
     }
@@ -329,7 +328,10 @@ pub fn read_key_file(path: &Path) -> Result<Vec<AgeKeyPair>, KeyFileError> {
     })?);
     let text = std::str::from_utf8(&bytes).map_err(|_| KeyFileError::Read {
         path: path.to_owned(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is not UTF-8 text"),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        ),
     })?;
     parse_key_file(text, &path.display().to_string())
 }

@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use psd_model::{AgeKeyPair, PostgreSQLCredentials, Recipient};
-//! use secrecy::ExposeSecret;
+//! use psd_model::secrecy::ExposeSecret;
 //!
 //! // A fresh key pair, and its public half parsed back from text.
 //! let pair = AgeKeyPair::generate();

@@ -52,7 +52,9 @@ fn subdomain_problem(s: &str) -> Option<&'static str> {
         if let Some(problem) = label_problem(part) {
             // Reword the label-specific message for a dot-separated part.
             return Some(match problem {
-                "it is longer than 63 characters" => "a dot-separated part is longer than 63 characters",
+                "it is longer than 63 characters" => {
+                    "a dot-separated part is longer than 63 characters"
+                }
                 "it contains a character other than a-z, 0-9 and `-`" => {
                     "it contains a character other than a-z, 0-9, `-` and `.`"
                 }
@@ -354,7 +356,10 @@ pub fn validate_label(key: &str, value: &str) -> Result<(), ValidationError> {
 ///
 /// # Errors
 /// [`ValidationError::InvalidPostgresIdentifier`].
-pub fn validate_postgres_identifier(what: &'static str, value: &str) -> Result<(), ValidationError> {
+pub fn validate_postgres_identifier(
+    what: &'static str,
+    value: &str,
+) -> Result<(), ValidationError> {
     let reason = if value.is_empty() {
         Some("it is empty")
     } else if value.len() > 63 {
@@ -392,7 +397,10 @@ mod tests {
             ("", "it is empty"),
             (&"a".repeat(64), "it is longer than 63 characters"),
             ("Database", "it contains upper-case letters"),
-            ("data_base", "it contains a character other than a-z, 0-9 and `-`"),
+            (
+                "data_base",
+                "it contains a character other than a-z, 0-9 and `-`",
+            ),
             ("a.b", "it contains a character other than a-z, 0-9 and `-`"),
             ("-db", "it starts with `-`"),
             ("db-", "it ends with `-`"),
@@ -414,20 +422,44 @@ mod tests {
 
     #[test]
     fn dns_subdomains() {
-        let long_ok = format!("{}.{}.{}.{}", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61));
+        let long_ok = format!(
+            "{}.{}.{}.{}",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61)
+        );
         assert_eq!(long_ok.len(), 253);
-        for ok in ["a", "auth.almckay.io", "postgresql-credentials", "a-1.b-2", &long_ok] {
+        for ok in [
+            "a",
+            "auth.almckay.io",
+            "postgresql-credentials",
+            "a-1.b-2",
+            &long_ok,
+        ] {
             assert!(validate_dns_subdomain("name", ok).is_ok(), "{ok}");
         }
         let too_long = format!("{long_ok}x");
         for (bad, why) in [
             ("", "it is empty"),
             (too_long.as_str(), "it is longer than 253 characters"),
-            (".a", "it has an empty part (leading, trailing or doubled `.`)"),
-            ("a..b", "it has an empty part (leading, trailing or doubled `.`)"),
-            ("a.", "it has an empty part (leading, trailing or doubled `.`)"),
+            (
+                ".a",
+                "it has an empty part (leading, trailing or doubled `.`)",
+            ),
+            (
+                "a..b",
+                "it has an empty part (leading, trailing or doubled `.`)",
+            ),
+            (
+                "a.",
+                "it has an empty part (leading, trailing or doubled `.`)",
+            ),
             ("Auth.example.com", "it contains upper-case letters"),
-            ("a_b", "it contains a character other than a-z, 0-9, `-` and `.`"),
+            (
+                "a_b",
+                "it contains a character other than a-z, 0-9, `-` and `.`",
+            ),
             ("a.-b", "a dot-separated part starts with `-`"),
             ("a-.b", "a dot-separated part ends with `-`"),
         ] {
@@ -441,13 +473,20 @@ mod tests {
         let part_too_long = format!("{}.io", "a".repeat(64));
         assert!(matches!(
             validate_dns_subdomain("name", &part_too_long),
-            Err(ValidationError::InvalidDnsSubdomain { reason: "a dot-separated part is longer than 63 characters", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                reason: "a dot-separated part is longer than 63 characters",
+                ..
+            })
         ));
     }
 
     #[test]
     fn emails() {
-        for ok in ["admin@almckay.io", "a.b+c@mail.example.com", "x@EXAMPLE.org"] {
+        for ok in [
+            "admin@almckay.io",
+            "a.b+c@mail.example.com",
+            "x@EXAMPLE.org",
+        ] {
             assert!(validate_email("ACME e-mail", ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -469,7 +508,10 @@ mod tests {
             assert!(
                 matches!(
                     validate_email("ACME e-mail", bad),
-                    Err(ValidationError::InvalidEmail { what: "ACME e-mail", .. })
+                    Err(ValidationError::InvalidEmail {
+                        what: "ACME e-mail",
+                        ..
+                    })
                 ),
                 "{bad:?}"
             );
@@ -478,20 +520,37 @@ mod tests {
 
     #[test]
     fn secret_keys_labels_identifiers() {
-        for ok in ["age.agekey", "AUTHENTIK_SECRET_KEY", "postgres-password", "api-token"] {
+        for ok in [
+            "age.agekey",
+            "AUTHENTIK_SECRET_KEY",
+            "postgres-password",
+            "api-token",
+        ] {
             assert!(validate_secret_key(ok).is_ok(), "{ok}");
         }
         for bad in ["", ".", "..", "a b", "a/b", "ä"] {
             assert!(
-                matches!(validate_secret_key(bad), Err(ValidationError::InvalidSecretKey { .. })),
+                matches!(
+                    validate_secret_key(bad),
+                    Err(ValidationError::InvalidSecretKey { .. })
+                ),
                 "{bad:?}"
             );
         }
         assert!(validate_label("app.kubernetes.io/managed-by", "psd").is_ok());
         assert!(validate_label("tier", "").is_ok());
-        for (k, v) in [("", "x"), ("-a", "x"), ("A_/b", "x"), ("a", "-x"), ("a", "x y")] {
+        for (k, v) in [
+            ("", "x"),
+            ("-a", "x"),
+            ("A_/b", "x"),
+            ("a", "-x"),
+            ("a", "x y"),
+        ] {
             assert!(
-                matches!(validate_label(k, v), Err(ValidationError::InvalidLabel { .. })),
+                matches!(
+                    validate_label(k, v),
+                    Err(ValidationError::InvalidLabel { .. })
+                ),
                 "{k}: {v}"
             );
         }

@@ -52,7 +52,11 @@ fn unreachable_ascii() -> CredentialError {
 #[cfg(test)]
 pub(crate) fn alphanumeric_entropy_bits(len: usize) -> u32 {
     // log2(62) = 5.954196310386876
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let bits = (len as f64 * 62f64.log2()).floor() as u32;
     bits
 }

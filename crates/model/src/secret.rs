@@ -5,7 +5,9 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::ValidationError;
-use crate::names::{validate_dns_label, validate_dns_subdomain, validate_label, validate_secret_key};
+use crate::names::{
+    validate_dns_label, validate_dns_subdomain, validate_label, validate_secret_key,
+};
 
 /// Label that marks every object psd renders.
 pub const MANAGED_BY_LABEL: (&str, &str) = ("app.kubernetes.io/managed-by", "psd");
@@ -65,7 +67,9 @@ impl SecretManifest {
     pub fn with_label(mut self, key: &str, value: &str) -> Result<Self, ValidationError> {
         validate_label(key, value)?;
         if self.labels.iter().any(|(k, _)| k == key) {
-            return Err(ValidationError::DuplicateLabel { key: key.to_owned() });
+            return Err(ValidationError::DuplicateLabel {
+                key: key.to_owned(),
+            });
         }
         self.labels.push((key.to_owned(), value.to_owned()));
         Ok(self)
@@ -79,7 +83,9 @@ impl SecretManifest {
     pub fn insert(&mut self, key: &str, value: SecretString) -> Result<(), ValidationError> {
         validate_secret_key(key)?;
         if self.string_data.iter().any(|(k, _)| k == key) {
-            return Err(ValidationError::DuplicateSecretKey { key: key.to_owned() });
+            return Err(ValidationError::DuplicateSecretKey {
+                key: key.to_owned(),
+            });
         }
         self.string_data.push((key.to_owned(), value));
         Ok(())
@@ -151,7 +157,10 @@ impl SecretManifest {
     /// The value stored under `key`, if any.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&SecretString> {
-        self.string_data.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.string_data
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The whole Secret as JSON **with every value in plaintext**, fields in Kubernetes order
@@ -235,11 +244,17 @@ mod tests {
     fn rejects_bad_names_and_keys() {
         assert!(matches!(
             SecretManifest::new("My_Secret", "apps"),
-            Err(ValidationError::InvalidDnsSubdomain { what: "Secret name", .. })
+            Err(ValidationError::InvalidDnsSubdomain {
+                what: "Secret name",
+                ..
+            })
         ));
         assert!(matches!(
             SecretManifest::new("ok", "apps.x"),
-            Err(ValidationError::InvalidDnsLabel { what: "namespace", .. })
+            Err(ValidationError::InvalidDnsLabel {
+                what: "namespace",
+                ..
+            })
         ));
         let mut s = SecretManifest::new("ok", "apps").unwrap();
         assert!(matches!(
@@ -252,7 +267,9 @@ mod tests {
             Err(ValidationError::DuplicateSecretKey { .. })
         ));
         assert!(matches!(
-            SecretManifest::new("ok", "apps").unwrap().with_label("a b", "c"),
+            SecretManifest::new("ok", "apps")
+                .unwrap()
+                .with_label("a b", "c"),
             Err(ValidationError::InvalidLabel { .. })
         ));
         assert!(matches!(
@@ -271,6 +288,9 @@ mod tests {
             .unwrap();
         let dbg = format!("{s:?} {s:#?}");
         assert!(!dbg.contains("hunter2-very-secret"), "{dbg}");
-        assert!(dbg.contains("password") && dbg.contains("[REDACTED]"), "{dbg}");
+        assert!(
+            dbg.contains("password") && dbg.contains("[REDACTED]"),
+            "{dbg}"
+        );
     }
 }

@@ -147,7 +147,10 @@ proptest! {
 #[test]
 fn schema_judge_is_not_vacuous() {
     let Some(v) = secret_validator() else { return };
-    let good = RedisCredentials::generate().unwrap().to_secret_manifest().to_plain_json();
+    let good = RedisCredentials::generate()
+        .unwrap()
+        .to_secret_manifest()
+        .to_plain_json();
     assert!(v.is_valid(&good));
     for (path, value) in [
         ("kind", serde_json::json!("ConfigMap")),
@@ -168,9 +171,18 @@ fn schema_judge_is_not_vacuous() {
 fn names_and_keys_match_the_charts() {
     let pg = PostgreSQLCredentials::generate("authentik", "authentik").unwrap();
     let s = pg.to_secret_manifest();
-    assert_eq!((s.namespace(), s.name()), ("database", "postgresql-credentials"));
-    assert_eq!(s.keys().collect::<Vec<_>>(), ["postgres-password", "password"]);
-    assert_eq!(s.get("password").unwrap().expose_secret(), pg.user_password().expose_secret());
+    assert_eq!(
+        (s.namespace(), s.name()),
+        ("database", "postgresql-credentials")
+    );
+    assert_eq!(
+        s.keys().collect::<Vec<_>>(),
+        ["postgres-password", "password"]
+    );
+    assert_eq!(
+        s.get("password").unwrap().expose_secret(),
+        pg.user_password().expose_secret()
+    );
     assert_eq!((pg.username(), pg.database()), ("authentik", "authentik"));
 
     let r = RedisCredentials::generate().unwrap();
@@ -192,21 +204,35 @@ fn names_and_keys_match_the_charts() {
         ]
     );
     assert_eq!(
-        s.get("AUTHENTIK_POSTGRESQL__PASSWORD").unwrap().expose_secret(),
+        s.get("AUTHENTIK_POSTGRESQL__PASSWORD")
+            .unwrap()
+            .expose_secret(),
         pg.user_password().expose_secret()
     );
-    assert_eq!(s.get("AUTHENTIK_BOOTSTRAP_EMAIL").unwrap().expose_secret(), "admin@almckay.io");
+    assert_eq!(
+        s.get("AUTHENTIK_BOOTSTRAP_EMAIL").unwrap().expose_secret(),
+        "admin@almckay.io"
+    );
 
     let cf = CloudflareConfig::new(secret("abc_DEF-123")).unwrap();
     let s = cf.to_secret_manifest();
-    assert_eq!((s.namespace(), s.name()), ("cert-manager", "cloudflare-api-token"));
+    assert_eq!(
+        (s.namespace(), s.name()),
+        ("cert-manager", "cloudflare-api-token")
+    );
     assert_eq!(s.keys().collect::<Vec<_>>(), ["api-token"]);
 
     // The constant names pass the validators the checked constructor uses.
     for (name, ns) in [
-        (PostgreSQLCredentials::SECRET_NAME, PostgreSQLCredentials::NAMESPACE),
+        (
+            PostgreSQLCredentials::SECRET_NAME,
+            PostgreSQLCredentials::NAMESPACE,
+        ),
         (RedisCredentials::SECRET_NAME, RedisCredentials::NAMESPACE),
-        (AuthentikCredentials::SECRET_NAME, AuthentikCredentials::NAMESPACE),
+        (
+            AuthentikCredentials::SECRET_NAME,
+            AuthentikCredentials::NAMESPACE,
+        ),
         (CloudflareConfig::SECRET_NAME, CloudflareConfig::NAMESPACE),
     ] {
         assert!(SecretManifest::new(name, ns).is_ok(), "{ns}/{name}");
@@ -229,11 +255,20 @@ fn generated_lengths_and_alphabet() {
         assert_eq!(s.expose_secret().len(), len);
         assert!(s.expose_secret().bytes().all(|b| ALPHANUMERIC.contains(&b)));
     }
-    assert!(AUTHENTIK_SECRET_KEY_LENGTH >= AUTHENTIK_SECRET_KEY_MIN_LENGTH);
-    assert_ne!(pg.admin_password().expose_secret(), pg.user_password().expose_secret());
+    const { assert!(AUTHENTIK_SECRET_KEY_LENGTH >= AUTHENTIK_SECRET_KEY_MIN_LENGTH) };
+    assert_ne!(
+        pg.admin_password().expose_secret(),
+        pg.user_password().expose_secret()
+    );
     // Entropy figures stated in the docs.
-    assert_eq!(crate::random::alphanumeric_entropy_bits(PASSWORD_LENGTH), 190);
-    assert_eq!(crate::random::alphanumeric_entropy_bits(AUTHENTIK_SECRET_KEY_LENGTH), 381);
+    assert_eq!(
+        crate::random::alphanumeric_entropy_bits(PASSWORD_LENGTH),
+        190
+    );
+    assert_eq!(
+        crate::random::alphanumeric_entropy_bits(AUTHENTIK_SECRET_KEY_LENGTH),
+        381
+    );
     // A generated secret key is accepted back by from_existing.
     assert!(
         AuthentikCredentials::from_existing(
@@ -259,15 +294,34 @@ fn cloudflare_token_errors() {
             length: 4
         }
     );
-    assert!(matches!(e(" abc"), ValidationError::TokenWhitespace { position: 1, .. }));
-    assert!(matches!(e("a b"), ValidationError::TokenWhitespace { position: 2, .. }));
-    assert!(matches!(e("ab\tc"), ValidationError::TokenWhitespace { position: 3, .. }));
+    assert!(matches!(
+        e(" abc"),
+        ValidationError::TokenWhitespace { position: 1, .. }
+    ));
+    assert!(matches!(
+        e("a b"),
+        ValidationError::TokenWhitespace { position: 2, .. }
+    ));
+    assert!(matches!(
+        e("ab\tc"),
+        ValidationError::TokenWhitespace { position: 3, .. }
+    ));
     assert!(matches!(e("   "), ValidationError::TokenWhitespace { .. }));
-    assert!(matches!(e("ab\u{7}c"), ValidationError::TokenNotPrintable { position: 3, .. }));
-    assert!(matches!(e("tökén"), ValidationError::TokenNotPrintable { position: 2, .. }));
+    assert!(matches!(
+        e("ab\u{7}c"),
+        ValidationError::TokenNotPrintable { position: 3, .. }
+    ));
+    assert!(matches!(
+        e("tökén"),
+        ValidationError::TokenNotPrintable { position: 2, .. }
+    ));
     assert!(CloudflareConfig::from_existing(secret("Zx9-_abc.DEF~!")).is_ok());
     // The messages never contain the token.
-    for bad in ["supersecrettoken\n", "supersecret token", "supersecret\u{1}token"] {
+    for bad in [
+        "supersecrettoken\n",
+        "supersecret token",
+        "supersecret\u{1}token",
+    ] {
         let msg = e(bad).to_string();
         assert!(!msg.contains("supersecret"), "{msg}");
     }
@@ -277,43 +331,89 @@ fn cloudflare_token_errors() {
 fn credential_validation_errors() {
     assert!(matches!(
         PostgreSQLCredentials::generate("Auth", "d"),
-        Err(CredentialError::Invalid(ValidationError::InvalidPostgresIdentifier { what: "PostgreSQL user name", .. }))
+        Err(CredentialError::Invalid(
+            ValidationError::InvalidPostgresIdentifier {
+                what: "PostgreSQL user name",
+                ..
+            }
+        ))
     ));
     assert!(matches!(
         PostgreSQLCredentials::generate("u", "1db"),
-        Err(CredentialError::Invalid(ValidationError::InvalidPostgresIdentifier { what: "PostgreSQL database name", .. }))
+        Err(CredentialError::Invalid(
+            ValidationError::InvalidPostgresIdentifier {
+                what: "PostgreSQL database name",
+                ..
+            }
+        ))
     ));
     assert!(matches!(
         PostgreSQLCredentials::from_existing("u", "d", secret(""), secret("x")),
-        Err(ValidationError::EmptyPassword { what: "PostgreSQL admin password" })
+        Err(ValidationError::EmptyPassword {
+            what: "PostgreSQL admin password"
+        })
     ));
     assert!(matches!(
         PostgreSQLCredentials::from_existing("u", "d", secret("x"), secret("a\nb")),
-        Err(ValidationError::PasswordNotPrintable { what: "PostgreSQL user password", position: 2 })
+        Err(ValidationError::PasswordNotPrintable {
+            what: "PostgreSQL user password",
+            position: 2
+        })
     ));
     assert!(matches!(
         RedisCredentials::from_existing(secret("")),
-        Err(ValidationError::EmptyPassword { what: "Redis password" })
+        Err(ValidationError::EmptyPassword {
+            what: "Redis password"
+        })
     ));
     assert!(matches!(
         AuthentikCredentials::generate(&secret("pw"), "not-an-email"),
-        Err(CredentialError::Invalid(ValidationError::InvalidEmail { what: "Authentik bootstrap e-mail", .. }))
+        Err(CredentialError::Invalid(ValidationError::InvalidEmail {
+            what: "Authentik bootstrap e-mail",
+            ..
+        }))
     ));
     assert!(matches!(
         AuthentikCredentials::generate(&secret(""), "a@b.io"),
-        Err(CredentialError::Invalid(ValidationError::EmptyPassword { .. }))
+        Err(CredentialError::Invalid(
+            ValidationError::EmptyPassword { .. }
+        ))
     ));
     let long = "k".repeat(50);
     assert!(matches!(
-        AuthentikCredentials::from_existing(secret(&long[..49]), secret("p"), secret("p"), secret("t"), "a@b.io"),
-        Err(ValidationError::SecretTooShort { found: 49, minimum: 50, .. })
+        AuthentikCredentials::from_existing(
+            secret(&long[..49]),
+            secret("p"),
+            secret("p"),
+            secret("t"),
+            "a@b.io"
+        ),
+        Err(ValidationError::SecretTooShort {
+            found: 49,
+            minimum: 50,
+            ..
+        })
     ));
     assert!(matches!(
-        AuthentikCredentials::from_existing(secret(&long), secret("p"), secret("p"), secret(""), "a@b.io"),
-        Err(ValidationError::EmptyPassword { what: "Authentik bootstrap token" })
+        AuthentikCredentials::from_existing(
+            secret(&long),
+            secret("p"),
+            secret("p"),
+            secret(""),
+            "a@b.io"
+        ),
+        Err(ValidationError::EmptyPassword {
+            what: "Authentik bootstrap token"
+        })
     ));
     assert!(matches!(
-        AuthentikCredentials::from_existing(secret(&long), secret("p"), secret("p"), secret("t"), "a@b"),
+        AuthentikCredentials::from_existing(
+            secret(&long),
+            secret("p"),
+            secret("p"),
+            secret("t"),
+            "a@b"
+        ),
         Err(ValidationError::InvalidEmail { .. })
     ));
 }

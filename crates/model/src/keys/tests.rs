@@ -11,10 +11,9 @@ const TEST_SK: &str = "AGE-SECRET-KEY-1GQ9778VQXMMJVE8SK7J6VT8UJ4HDQAJUVSFCWCM02
 const TEST_PK: &str = "age1t7rxyev2z3rw82stdlrrepyc39nvn86l5078zqkf5uasdy86jp6svpy7pa";
 
 fn encrypt_to(recipient: &Recipient, plaintext: &[u8]) -> Vec<u8> {
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(
-        recipient.as_age() as &dyn age::Recipient
-    ))
-    .unwrap();
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(recipient.as_age() as &dyn age::Recipient))
+            .unwrap();
     let mut out = Vec::new();
     let mut w = encryptor.wrap_output(&mut out).unwrap();
     w.write_all(plaintext).unwrap();
@@ -139,14 +138,23 @@ fn malformed_recipients() {
     badchar.replace_range(20..21, "b");
     assert_eq!(
         err_recipient(&badchar),
-        KeyError::InvalidCharacter { kind: R, position: 20 }
+        KeyError::InvalidCharacter {
+            kind: R,
+            position: 20
+        }
     );
     assert_eq!(
         err_recipient(&format!("{TEST_PK} ")),
-        KeyError::InvalidCharacter { kind: R, position: 62 }
+        KeyError::InvalidCharacter {
+            kind: R,
+            position: 62
+        }
     );
     // Truncated: checksum fails.
-    assert_eq!(err_recipient(&TEST_PK[..61]), KeyError::BadChecksum { kind: R });
+    assert_eq!(
+        err_recipient(&TEST_PK[..61]),
+        KeyError::BadChecksum { kind: R }
+    );
     assert_eq!(err_recipient("age1"), KeyError::BadChecksum { kind: R });
     // Valid checksum, wrong payload length.
     assert_eq!(
@@ -176,10 +184,14 @@ fn malformed_recipients() {
         KeyError::InvalidPadding { kind: R }
     );
     // The same payload with a bech32m checksum (BIP 350) is not bech32.
-    values.last_mut().map(|v| *v &= !1);
+    if let Some(v) = values.last_mut() {
+        *v &= !1;
+    }
     let bech32m = crate::bech32::encode_values_with_constant("age", &values, 0x2bc8_30a3);
     assert_eq!(err_recipient(&bech32m), KeyError::BadChecksum { kind: R });
-    assert!(::bech32::primitives::decode::CheckedHrpstring::new::<::bech32::Bech32m>(&bech32m).is_ok());
+    assert!(
+        ::bech32::primitives::decode::CheckedHrpstring::new::<::bech32::Bech32m>(&bech32m).is_ok()
+    );
 }
 
 #[test]
@@ -207,7 +219,10 @@ fn malformed_identities() {
     badchar.replace_range(30..31, "O");
     assert_eq!(
         err_identity(&badchar),
-        KeyError::InvalidCharacter { kind: I, position: 30 }
+        KeyError::InvalidCharacter {
+            kind: I,
+            position: 30
+        }
     );
     let mut flipped = TEST_SK.to_owned();
     let c = if &TEST_SK[40..41] == "Q" { "P" } else { "Q" };
@@ -255,7 +270,10 @@ fn debug_redacts_identity() {
         format!("{:?}", pair.to_key_file_text()),
     ] {
         assert!(!dbg.contains(payload), "{dbg}");
-        assert!(!dbg.to_lowercase().contains(&payload.to_lowercase()), "{dbg}");
+        assert!(
+            !dbg.to_lowercase().contains(&payload.to_lowercase()),
+            "{dbg}"
+        );
     }
     assert!(format!("{pair:?}").contains(pair.recipient().as_str()));
 }
@@ -268,7 +286,10 @@ fn key_file_format_matches_age_keygen() {
     assert_eq!(lines.len(), 3);
     let created = lines[0].strip_prefix("# created: ").unwrap();
     // RFC 3339, seconds precision, numeric offset or Z: 2026-11-27T12:00:00+01:00.
-    assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok(), "{created}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+        "{created}"
+    );
     assert!(created.len() == 20 || created.len() == 25, "{created}");
     assert_eq!(lines[1], format!("# public key: {}", pair.recipient()));
     assert_eq!(lines[2], pair.identity().secret().expose_secret());
@@ -317,7 +338,9 @@ fn parse_errors() {
         parse_key_file(&format!("\n\n{TEST_PK}\n"), "k"),
         Err(KeyFileError::InvalidLine {
             line: 3,
-            source: KeyError::WrongPrefix { kind: KeyKind::Identity },
+            source: KeyError::WrongPrefix {
+                kind: KeyKind::Identity
+            },
             ..
         })
     ));
@@ -360,11 +383,18 @@ fn write_is_0600_atomic_and_never_overwrites() {
 
     // Missing directory: a write error naming the path.
     let missing = dir.path().join("no/such/dir/keys.txt");
-    assert!(matches!(other.write_new(&missing), Err(KeyFileError::Write { .. })));
+    assert!(matches!(
+        other.write_new(&missing),
+        Err(KeyFileError::Write { .. })
+    ));
 
     // Recipients file: 0644, one per line.
     let rpath = dir.path().join("recipients.txt");
-    write_recipients_file(&rpath, &[pair.recipient().clone(), other.recipient().clone()]).unwrap();
+    write_recipients_file(
+        &rpath,
+        &[pair.recipient().clone(), other.recipient().clone()],
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read_to_string(&rpath).unwrap(),
         format!("{}\n{}\n", pair.recipient(), other.recipient())
@@ -379,15 +409,23 @@ fn write_is_0600_atomic_and_never_overwrites() {
 fn read_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.txt");
-    assert!(matches!(read_key_file(&missing), Err(KeyFileError::Read { .. })));
+    assert!(matches!(
+        read_key_file(&missing),
+        Err(KeyFileError::Read { .. })
+    ));
     let binary = dir.path().join("bin");
     std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
-    assert!(matches!(read_key_file(&binary), Err(KeyFileError::Read { .. })));
+    assert!(matches!(
+        read_key_file(&binary),
+        Err(KeyFileError::Read { .. })
+    ));
 }
 
 #[test]
 fn kubernetes_secret_for_flux() {
-    let pair = Identity::parse(TEST_SK).map(AgeKeyPair::from_identity).unwrap();
+    let pair = Identity::parse(TEST_SK)
+        .map(AgeKeyPair::from_identity)
+        .unwrap();
     let s = pair.to_kubernetes_secret();
     assert_eq!(s.name(), "sops-age");
     assert_eq!(s.namespace(), "flux-system");
