@@ -137,7 +137,10 @@ pub enum KeyError {
 #[non_exhaustive]
 pub enum KeyFileError {
     /// Reading the file failed.
-    #[error("cannot read the age key file {}: {source}", path.display())]
+    #[error(
+        "cannot read the age key file {}: {source}; check the path and that you may read it",
+        path.display()
+    )]
     Read {
         /// The file.
         path: PathBuf,
@@ -187,7 +190,10 @@ pub enum KeyFileError {
         path: PathBuf,
     },
     /// Writing the file failed.
-    #[error("cannot write the age key file {}: {source}", path.display())]
+    #[error(
+        "cannot write {}: {source}; check that the directory exists and that you may write to it",
+        path.display()
+    )]
     Write {
         /// The file.
         path: PathBuf,
