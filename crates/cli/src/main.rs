@@ -8,6 +8,7 @@
 // The CLI is the one crate that writes to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod config_cmd;
 mod keygen;
 mod render;
 mod sops_cmd;
@@ -34,6 +35,8 @@ enum Command {
     Keygen(keygen::Args),
     /// Render the GitOps tree (gitops/) for the cluster description.
     Render(render::Args),
+    /// The cluster description (psd.yaml): JSON Schema and default.
+    Config(config_cmd::Args),
     /// Encrypt a file with SOPS (sops-compatible flags).
     Encrypt(sops_cmd::EncryptArgs),
     /// Decrypt a SOPS file (sops-compatible flags).
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Keygen(args) => keygen::run(args),
         Command::Render(args) => render::run(args),
+        Command::Config(args) => config_cmd::run(args),
         Command::Encrypt(args) => sops_cmd::encrypt(args),
         Command::Decrypt(args) => sops_cmd::decrypt(args),
         Command::Filestatus(args) => sops_cmd::filestatus(args),

@@ -1,13 +1,129 @@
-//! `psd render`.
+//! `psd render`: parse the arguments, call [`psd_render::render`], print the report, map the
+//! result to an exit code.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use psd_model::secrecy::SecretString;
+use psd_render::{ChangeKind, Mode, RenderOptions};
 
 /// Arguments of `psd render`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(
+    after_help = "Exit codes: 0 ok (also when only the Cloudflare token is missing), \
+1 drift found by --check, 2 usage or input error."
+)]
+pub struct Args {
+    /// The cluster description [default: ./psd.yaml if present, else the embedded default].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Repository root: where psd.yaml, .sops.yaml, age.key and the tree are.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    root: PathBuf,
+    /// Read the Cloudflare API token from this file (else from CLOUDFLARE_API_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    cloudflare_token_file: Option<PathBuf>,
+    /// Write nothing; exit 1 with a summary if the tree on disk differs (for CI).
+    #[arg(long, conflicts_with = "dry_run")]
+    check: bool,
+    /// Write nothing; print the files a render would write.
+    #[arg(long)]
+    dry_run: bool,
+}
 
 /// Runs `psd render`.
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("psd render: not implemented yet");
-    ExitCode::from(2)
+pub fn run(args: Args) -> ExitCode {
+    let token = match &args.cloudflare_token_file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => Some(SecretString::from(t.trim().to_owned())),
+            Err(e) => {
+                eprintln!("psd render: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => std::env::var("CLOUDFLARE_API_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| SecretString::from(t.trim().to_owned())),
+    };
+    let mode = if args.check {
+        Mode::Check
+    } else if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Write
+    };
+    let mut opts = RenderOptions::new(args.root, mode);
+    opts.config_path = args.config;
+    opts.cloudflare_token = token;
+
+    let report = match psd_render::render(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("psd render: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for note in &report.notes {
+        eprintln!("psd render: {note}");
+    }
+    for warning in &report.warnings {
+        eprintln!("psd render: warning: {warning}");
+    }
+    match mode {
+        Mode::DryRun => {
+            for c in &report.changes {
+                println!("{:<9} {}", c.kind, c.path);
+            }
+            ExitCode::SUCCESS
+        }
+        Mode::Check => {
+            let drift: Vec<_> = report
+                .changes
+                .iter()
+                .filter(|c| {
+                    matches!(
+                        c.kind,
+                        ChangeKind::Created | ChangeKind::Updated | ChangeKind::Removed
+                    )
+                })
+                .collect();
+            if drift.is_empty() {
+                eprintln!(
+                    "psd render --check: no drift ({} files)",
+                    report.changes.len()
+                );
+                ExitCode::SUCCESS
+            } else {
+                println!(
+                    "psd render --check: {} file(s) differ from the rendered tree:",
+                    drift.len()
+                );
+                for c in drift {
+                    let what = match c.kind {
+                        ChangeKind::Created => "missing",
+                        ChangeKind::Removed => "no longer configured",
+                        _ => "differs",
+                    };
+                    println!("  {what:<20} {}", c.path);
+                }
+                println!("run `psd render` to update it");
+                ExitCode::from(1)
+            }
+        }
+        Mode::Write => {
+            let mut written = 0;
+            for c in &report.changes {
+                if !matches!(c.kind, ChangeKind::Unchanged | ChangeKind::Unchecked) {
+                    println!("{:<9} {}", c.kind, c.path);
+                    written += 1;
+                }
+            }
+            eprintln!(
+                "psd render: {written} file(s) changed, {} unchanged",
+                report.changes.len() - written
+            );
+            ExitCode::SUCCESS
+        }
+    }
 }

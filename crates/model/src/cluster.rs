@@ -353,10 +353,7 @@ impl ClusterConfig {
 
     /// The storage class PostgreSQL's volume uses.
     pub fn postgresql_storage_class(&self) -> &str {
-        non_empty_or(
-            &self.services.postgresql.storage_class,
-            &self.storage_class,
-        )
+        non_empty_or(&self.services.postgresql.storage_class, &self.storage_class)
     }
 
     /// The storage class Redis' volume uses.
@@ -464,8 +461,7 @@ impl ClusterConfig {
                     .into(),
             });
         }
-        if ak.enabled && pg.enabled && (ak.username == pg.username || ak.database == pg.database)
-        {
+        if ak.enabled && pg.enabled && (ak.username == pg.username || ak.database == pg.database) {
             return Err(ClusterError::Invalid {
                 field: "services.authentik.username".into(),
                 reason: "Authentik needs its own PostgreSQL user and database, different from \
@@ -774,8 +770,9 @@ mod tests {
 
     #[test]
     fn unknown_key_reports_line_and_column() {
-        let err = ClusterConfig::from_yaml("domain: example.org\nservices:\n  redis:\n    sise: 1Gi\n")
-            .unwrap_err();
+        let err =
+            ClusterConfig::from_yaml("domain: example.org\nservices:\n  redis:\n    sise: 1Gi\n")
+                .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("sise"), "{msg}");
         assert!(msg.contains("line 4"), "{msg}");
@@ -805,15 +802,24 @@ mod tests {
             ("domain: localhost\n", "domain"),
             ("acme:\n  email: admin\n", "acme.email"),
             ("acme:\n  email: a@b\n", "acme.email"),
-            ("services:\n  postgresql:\n    size: 20GB\n", "services.postgresql.size"),
-            ("services:\n  redis:\n    size: '0Gi'\n", "services.redis.size"),
+            (
+                "services:\n  postgresql:\n    size: 20GB\n",
+                "services.postgresql.size",
+            ),
+            (
+                "services:\n  redis:\n    size: '0Gi'\n",
+                "services.redis.size",
+            ),
             ("storage_class: Local_Path\n", "storage_class"),
             ("flux:\n  cluster_name: my.cluster\n", "flux.cluster_name"),
             (
                 "services:\n  postgresql:\n    database: \"x; DROP\"\n",
                 "services.postgresql.database",
             ),
-            ("sops:\n  age_recipients: [age1nope]\n", "sops.age_recipients[0]"),
+            (
+                "sops:\n  age_recipients: [age1nope]\n",
+                "sops.age_recipients[0]",
+            ),
             (
                 "services:\n  postgresql:\n    enabled: false\n",
                 "services.authentik.enabled",
@@ -833,7 +839,9 @@ mod tests {
         for ok in ["20Gi", "8Gi", "1", "1.5Ti", "500M", "100k"] {
             validate_quantity(ok).unwrap();
         }
-        for bad in ["", "Gi", "20GB", "-1Gi", "1.Gi", "0", "0.0Gi", "20 Gi", "2e3"] {
+        for bad in [
+            "", "Gi", "20GB", "-1Gi", "1.Gi", "0", "0.0Gi", "20 Gi", "2e3",
+        ] {
             assert!(validate_quantity(bad).is_err(), "{bad}");
         }
     }

@@ -6,11 +6,11 @@
 
 use psd_model::SecretManifest;
 use psd_model::secrecy::{ExposeSecret, SecretString};
+use psd_sops::Format;
 use psd_sops::api::{self, DecryptOptions, EncryptOptions};
 use psd_sops::keysource::Identities;
 use psd_sops::rules::SelectionRule;
 use psd_sops::tree::{Branch, Item, Tree, Value};
-use psd_sops::Format;
 use zeroize::Zeroize;
 
 /// The Secret as a sops document tree (`apiVersion`, `kind`, `metadata`, `type`,

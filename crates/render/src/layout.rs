@@ -90,7 +90,10 @@ pub fn secret_slots(cfg: &ClusterConfig) -> Vec<(String, SecretKind)> {
         }
     }
     if s.redis.enabled {
-        out.push((format!("{root}/apps/redis/secret.enc.yaml"), SecretKind::Redis));
+        out.push((
+            format!("{root}/apps/redis/secret.enc.yaml"),
+            SecretKind::Redis,
+        ));
     }
     if s.authentik.enabled {
         out.push((
@@ -184,7 +187,10 @@ pub fn plan(
 
     // Cluster entry folder: the Flux Kustomizations.
     {
-        let mut f = Folder::new(&mut out, format!("{root}/clusters/{}", cfg.flux.cluster_name));
+        let mut f = Folder::new(
+            &mut out,
+            format!("{root}/clusters/{}", cfg.flux.cluster_name),
+        );
         let mut infra = vec![
             m::flux_kustomization(cfg, "infra-sources", "infrastructure/sources", &[]),
             m::flux_kustomization(
@@ -212,7 +218,10 @@ pub fn plan(
         }
         f.docs("infrastructure.yaml", &infra)?;
         if s.postgresql.enabled || s.redis.enabled || s.authentik.enabled {
-            f.doc("apps.yaml", &m::flux_kustomization(cfg, "apps", "apps", &app_deps))?;
+            f.doc(
+                "apps.yaml",
+                &m::flux_kustomization(cfg, "apps", "apps", &app_deps),
+            )?;
         }
         if flux_system_present {
             f.subdir("flux-system");
@@ -234,7 +243,11 @@ pub fn plan(
         let mut f = Folder::new(&mut out, format!("{root}/infrastructure/cert-manager"));
         f.doc("namespace.yaml", &m::namespace(m::CERT_MANAGER_NAMESPACE))?;
         f.doc("helmrelease.yaml", &m::cert_manager_release(cfg))?;
-        f.secret("cloudflare-secret.enc.yaml", SecretKind::Cloudflare, secrets);
+        f.secret(
+            "cloudflare-secret.enc.yaml",
+            SecretKind::Cloudflare,
+            secrets,
+        );
         f.finish()?;
     }
 
@@ -242,7 +255,10 @@ pub fn plan(
     {
         let mut f = Folder::new(&mut out, format!("{root}/infrastructure/issuers"));
         for (name, server) in m::ISSUERS {
-            f.doc(&format!("{name}.yaml"), &m::cluster_issuer(cfg, name, server))?;
+            f.doc(
+                &format!("{name}.yaml"),
+                &m::cluster_issuer(cfg, name, server),
+            )?;
         }
         f.finish()?;
     }

@@ -396,7 +396,12 @@ pub fn authentik_release(cfg: &ClusterConfig) -> Value {
 }
 
 /// One Flux Kustomization (`kustomize.toolkit.fluxcd.io/v1`) with SOPS decryption.
-pub fn flux_kustomization(cfg: &ClusterConfig, name: &str, path: &str, depends_on: &[&str]) -> Value {
+pub fn flux_kustomization(
+    cfg: &ClusterConfig,
+    name: &str,
+    path: &str,
+    depends_on: &[&str],
+) -> Value {
     let mut spec = serde_json::Map::new();
     spec.insert("interval".into(), json!(cfg.flux.interval));
     spec.insert("retryInterval".into(), json!("1m"));

@@ -216,36 +216,37 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     // Final bytes of every file, in memory.
     let mut files: BTreeMap<String, (Vec<u8>, bool)> = BTreeMap::new(); // path → (bytes, unchecked)
     for f in &planned {
-        let bytes = match &f.content {
-            FileContent::Plain(text) => (text.clone().into_bytes(), false),
-            FileContent::KeepExisting(_) => {
-                let e = resolved.existing.get(&f.path).ok_or_else(|| {
-                    RenderError::ExistingSecret {
-                        path: f.path.clone().into(),
-                        reason: "vanished during the render".into(),
-                    }
-                })?;
-                (e.bytes.clone(), true)
-            }
-            FileContent::Secret(_, secret) => {
-                let mut tree = codec::secret_to_tree(secret);
-                let existing = resolved.existing.get(&f.path);
-                let out = if unchanged_secret(&tree, existing, recipients.as_deref()) {
-                    existing.map(|e| e.bytes.clone()).unwrap_or_default()
-                } else if opts.mode == Mode::Write {
-                    let rs = recipients.as_deref().unwrap_or_default();
-                    codec::encrypt(&tree, rs).map_err(|reason| RenderError::Encrypt {
-                        path: f.path.clone().into(),
-                        reason,
-                    })?
-                } else {
-                    // Check/dry-run never encrypt: any bytes different from disk mark the change.
-                    b"# would be re-encrypted\n".to_vec()
-                };
-                codec::wipe(&mut tree);
-                (out, false)
-            }
-        };
+        let bytes =
+            match &f.content {
+                FileContent::Plain(text) => (text.clone().into_bytes(), false),
+                FileContent::KeepExisting(_) => {
+                    let e = resolved.existing.get(&f.path).ok_or_else(|| {
+                        RenderError::ExistingSecret {
+                            path: f.path.clone().into(),
+                            reason: "vanished during the render".into(),
+                        }
+                    })?;
+                    (e.bytes.clone(), true)
+                }
+                FileContent::Secret(_, secret) => {
+                    let mut tree = codec::secret_to_tree(secret);
+                    let existing = resolved.existing.get(&f.path);
+                    let out = if unchanged_secret(&tree, existing, recipients.as_deref()) {
+                        existing.map(|e| e.bytes.clone()).unwrap_or_default()
+                    } else if opts.mode == Mode::Write {
+                        let rs = recipients.as_deref().unwrap_or_default();
+                        codec::encrypt(&tree, rs).map_err(|reason| RenderError::Encrypt {
+                            path: f.path.clone().into(),
+                            reason,
+                        })?
+                    } else {
+                        // Check/dry-run never encrypt: any bytes different from disk mark the change.
+                        b"# would be re-encrypted\n".to_vec()
+                    };
+                    codec::wipe(&mut tree);
+                    (out, false)
+                }
+            };
         files.insert(f.path.clone(), bytes);
     }
     let list_path = format!("{}/{FILE_LIST}", cfg.flux.root);
@@ -385,7 +386,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError>
         .map_err(|e| RenderError::io("cannot write", path, e))
 }
 
-fn remove_file_and_empty_parents(root: &Path, rel: &str, tree_root: &str) -> Result<(), RenderError> {
+fn remove_file_and_empty_parents(
+    root: &Path,
+    rel: &str,
+    tree_root: &str,
+) -> Result<(), RenderError> {
     let path = root.join(rel);
     match std::fs::remove_file(&path) {
         Ok(()) => {}
@@ -438,7 +443,8 @@ mod recipients {
             path: path.to_owned(),
             reason,
         };
-        let doc: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?;
         let rules = doc["creation_rules"]
             .as_array()
             .ok_or_else(|| bad("no creation_rules list".into()))?;

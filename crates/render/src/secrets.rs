@@ -7,8 +7,7 @@ use std::path::Path;
 use psd_model::cluster::ClusterConfig;
 use psd_model::secrecy::{ExposeSecret, SecretString};
 use psd_model::{
-    AuthentikCredentials, CloudflareConfig, PostgreSQLCredentials, RedisCredentials,
-    SecretManifest,
+    AuthentikCredentials, CloudflareConfig, PostgreSQLCredentials, RedisCredentials, SecretManifest,
 };
 use psd_sops::keysource::Identities;
 use psd_sops::tree::Tree;
@@ -130,10 +129,10 @@ fn postgresql(
 
 fn redis(existing: Option<(&Data, &str)>) -> Result<SecretManifest, RenderError> {
     let creds = match existing {
-        Some((d, path)) => RedisCredentials::from_existing(
-            need(d, RedisCredentials::PASSWORD_KEY, path)?.clone(),
-        )
-        .map_err(cred_err)?,
+        Some((d, path)) => {
+            RedisCredentials::from_existing(need(d, RedisCredentials::PASSWORD_KEY, path)?.clone())
+                .map_err(cred_err)?
+        }
         None => RedisCredentials::generate().map_err(cred_err)?,
     };
     Ok(creds.to_secret_manifest())
@@ -157,8 +156,8 @@ fn authentik(
             // Authentik's own PostgreSQL role gets its own generated password (the model's
             // generator: 32 alphanumerics from the OS CSPRNG).
             let ak = &cfg.services.authentik;
-            let db = PostgreSQLCredentials::generate(&ak.username, &ak.database)
-                .map_err(cred_err)?;
+            let db =
+                PostgreSQLCredentials::generate(&ak.username, &ak.database).map_err(cred_err)?;
             AuthentikCredentials::generate(db.user_password(), email).map_err(cred_err)
         }
     }
@@ -230,17 +229,21 @@ pub(crate) fn resolve(
             Err(e) => return Err(RenderError::io("cannot read", file, e)),
         };
         let data = match existing.as_ref().and_then(|e| e.decrypted.as_ref()) {
-            Some(tree) => Some(codec::string_data(tree).ok_or_else(|| {
-                RenderError::ExistingSecret {
-                    path: path.clone().into(),
-                    reason: "it is not a single Secret with stringData".into(),
-                }
-            })?),
+            Some(tree) => {
+                Some(
+                    codec::string_data(tree).ok_or_else(|| RenderError::ExistingSecret {
+                        path: path.clone().into(),
+                        reason: "it is not a single Secret with stringData".into(),
+                    })?,
+                )
+            }
             None => None,
         };
         let exists_unreadable = existing.is_some() && data.is_none();
         let ex = data.as_deref().map(|d| (d, path.as_str()));
-        let content = if exists_unreadable && !(kind == SecretKind::Cloudflare && cloudflare_token.is_some()) {
+        let content = if exists_unreadable
+            && !(kind == SecretKind::Cloudflare && cloudflare_token.is_some())
+        {
             r.unchecked.push(path.clone());
             SecretContent::KeepExisting
         } else {

@@ -27,7 +27,8 @@ fn docs_of(cfg: &ClusterConfig) -> Vec<Doc> {
     for f in files {
         match f.content {
             FileContent::Plain(text) => {
-                let values: Vec<Value> = serde_saphyr::from_str_multiple::<Value, Vec<Value>>(&text).unwrap();
+                let values: Vec<Value> =
+                    serde_saphyr::from_str_multiple::<Value, Vec<Value>>(&text).unwrap();
                 for value in values {
                     out.push(Doc {
                         path: f.path.clone(),
@@ -70,7 +71,10 @@ fn release_values<'a>(docs: &'a [Doc], name: &str) -> Option<&'a Value> {
 
 fn arb_config() -> impl Strategy<Value = ClusterConfig> {
     let domain = "[a-z]([a-z0-9-]{0,12}[a-z0-9])?(\\.[a-z]([a-z0-9]{0,6}))?\\.(com|org|io|dev|net)";
-    let size = (1u32..4000, prop::sample::select(vec!["Gi", "Mi", "Ti", "G", "M"]));
+    let size = (
+        1u32..4000,
+        prop::sample::select(vec!["Gi", "Mi", "Ti", "G", "M"]),
+    );
     (
         domain,
         any::<bool>(),
@@ -113,7 +117,8 @@ fn arb_config() -> impl Strategy<Value = ClusterConfig> {
 /// referenced key; Authentik's database password is the one the initdb script sets.
 fn check_secret_references(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError> {
     for issuer in of_kind(docs, "ClusterIssuer") {
-        let r = &issuer.value["spec"]["acme"]["solvers"][0]["dns01"]["cloudflare"]["apiTokenSecretRef"];
+        let r =
+            &issuer.value["spec"]["acme"]["solvers"][0]["dns01"]["cloudflare"]["apiTokenSecretRef"];
         prop_assert!(secret_has(
             docs,
             m::CERT_MANAGER_NAMESPACE,
@@ -127,10 +132,21 @@ fn check_secret_references(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), Test
             let k = v["auth"]["secretKeys"][key].as_str().unwrap();
             prop_assert!(secret_has(docs, m::POSTGRESQL_NAMESPACE, name, k), "{key}");
         }
-        prop_assert_eq!(&v["auth"]["username"], &Value::from(cfg.services.postgresql.username.clone()));
-        prop_assert_eq!(&v["auth"]["database"], &Value::from(cfg.services.postgresql.database.clone()));
+        prop_assert_eq!(
+            &v["auth"]["username"],
+            &Value::from(cfg.services.postgresql.username.clone())
+        );
+        prop_assert_eq!(
+            &v["auth"]["database"],
+            &Value::from(cfg.services.postgresql.database.clone())
+        );
         if let Some(initdb) = v["primary"]["initdb"]["scriptsSecret"].as_str() {
-            prop_assert!(secret_has(docs, m::POSTGRESQL_NAMESPACE, initdb, m::POSTGRESQL_INITDB_KEY));
+            prop_assert!(secret_has(
+                docs,
+                m::POSTGRESQL_NAMESPACE,
+                initdb,
+                m::POSTGRESQL_INITDB_KEY
+            ));
         }
     }
     if let Some(v) = release_values(docs, "redis") {
@@ -142,20 +158,30 @@ fn check_secret_references(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), Test
         ));
     }
     if let Some(v) = release_values(docs, "authentik") {
-        let name = v["global"]["envFrom"][0]["secretRef"]["name"].as_str().unwrap();
+        let name = v["global"]["envFrom"][0]["secretRef"]["name"]
+            .as_str()
+            .unwrap();
         for key in ["AUTHENTIK_SECRET_KEY", "AUTHENTIK_POSTGRESQL__PASSWORD"] {
             prop_assert!(secret_has(docs, m::AUTHENTIK_NAMESPACE, name, key), "{key}");
         }
         prop_assert!(v["authentik"].get("secret_key").is_none());
-        prop_assert!(v.get("redis").is_none() && v.get("ingress").is_none() && v.get("envFrom").is_none());
-        let pw = find(docs, "Secret", m::AUTHENTIK_NAMESPACE, name).unwrap().value["stringData"]
-            ["AUTHENTIK_POSTGRESQL__PASSWORD"]
+        prop_assert!(
+            v.get("redis").is_none() && v.get("ingress").is_none() && v.get("envFrom").is_none()
+        );
+        let pw = find(docs, "Secret", m::AUTHENTIK_NAMESPACE, name)
+            .unwrap()
+            .value["stringData"]["AUTHENTIK_POSTGRESQL__PASSWORD"]
             .as_str()
             .unwrap()
             .to_owned();
-        let sql = find(docs, "Secret", m::POSTGRESQL_NAMESPACE, m::POSTGRESQL_INITDB_SECRET)
-            .unwrap()
-            .value["stringData"][m::POSTGRESQL_INITDB_KEY]
+        let sql = find(
+            docs,
+            "Secret",
+            m::POSTGRESQL_NAMESPACE,
+            m::POSTGRESQL_INITDB_SECRET,
+        )
+        .unwrap()
+        .value["stringData"][m::POSTGRESQL_INITDB_KEY]
             .as_str()
             .unwrap()
             .to_owned();
@@ -164,8 +190,14 @@ fn check_secret_references(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), Test
         let db = format!("CREATE DATABASE {} OWNER {};", ak.database, ak.username);
         prop_assert!(sql.contains(&role));
         prop_assert!(sql.contains(&db));
-        prop_assert_eq!(&v["authentik"]["postgresql"]["user"], &Value::from(ak.username.clone()));
-        prop_assert_eq!(&v["authentik"]["postgresql"]["name"], &Value::from(ak.database.clone()));
+        prop_assert_eq!(
+            &v["authentik"]["postgresql"]["user"],
+            &Value::from(ak.username.clone())
+        );
+        prop_assert_eq!(
+            &v["authentik"]["postgresql"]["name"],
+            &Value::from(ak.database.clone())
+        );
     }
     Ok(())
 }
@@ -175,8 +207,14 @@ fn check_persistence(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseEr
     if let Some(v) = release_values(docs, "postgresql") {
         let p = &v["primary"]["persistence"];
         prop_assert_eq!(&p["enabled"], &Value::Bool(true));
-        prop_assert_eq!(p["size"].as_str(), Some(cfg.services.postgresql.size.as_str()));
-        prop_assert_eq!(p["storageClass"].as_str(), Some(cfg.postgresql_storage_class()));
+        prop_assert_eq!(
+            p["size"].as_str(),
+            Some(cfg.services.postgresql.size.as_str())
+        );
+        prop_assert_eq!(
+            p["storageClass"].as_str(),
+            Some(cfg.postgresql_storage_class())
+        );
     }
     if let Some(v) = release_values(docs, "redis") {
         prop_assert_eq!(&v["architecture"], &Value::from("standalone"));
@@ -201,18 +239,32 @@ fn check_ingress(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
     let mut tls_names = BTreeSet::new();
     let mut ingresses = 0;
     for name in ["authentik"] {
-        let Some(v) = release_values(docs, name) else { continue };
+        let Some(v) = release_values(docs, name) else {
+            continue;
+        };
         let ing = &v["server"]["ingress"];
         ingresses += 1;
         prop_assert_eq!(&ing["enabled"], &Value::Bool(true));
         prop_assert_eq!(&ing["ingressClassName"], &Value::from("traefik"));
-        let issuer = ing["annotations"]["cert-manager.io/cluster-issuer"].as_str().unwrap();
+        let issuer = ing["annotations"]["cert-manager.io/cluster-issuer"]
+            .as_str()
+            .unwrap();
         prop_assert!(issuers.contains(issuer));
         prop_assert_eq!(issuer, cfg.acme.issuer.issuer_name());
-        let ing_hosts: BTreeSet<&str> = ing["hosts"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let ing_hosts: BTreeSet<&str> = ing["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         let tls = ing["tls"].as_array().unwrap();
         prop_assert_eq!(tls.len(), 1);
-        let tls_hosts: BTreeSet<&str> = tls[0]["hosts"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let tls_hosts: BTreeSet<&str> = tls[0]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         prop_assert_eq!(&ing_hosts, &tls_hosts);
         for h in ing_hosts {
             let suffix = format!(".{}", cfg.domain);
@@ -220,10 +272,16 @@ fn check_ingress(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
             prop_assert!(hosts.insert(h.to_owned()), "duplicate host {h}");
         }
         let secret = tls[0]["secretName"].as_str().unwrap();
-        prop_assert!(tls_names.insert(secret.to_owned()), "duplicate TLS secret {secret}");
+        prop_assert!(
+            tls_names.insert(secret.to_owned()),
+            "duplicate TLS secret {secret}"
+        );
     }
     prop_assert_eq!(ingresses, usize::from(cfg.services.authentik.enabled));
-    prop_assert!(of_kind(docs, "Certificate").is_empty(), "annotation-only certificates");
+    prop_assert!(
+        of_kind(docs, "Certificate").is_empty(),
+        "annotation-only certificates"
+    );
     // No two documents share kind/namespace/name.
     let mut ids = BTreeSet::new();
     for d in docs.iter().filter(|d| d.value.get("metadata").is_some()) {
@@ -246,7 +304,9 @@ fn check_folders(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
         let kind = d.value["kind"].as_str().unwrap();
         match (kind, ns) {
             ("ClusterIssuer", _) => format!("{root}/infrastructure/issuers"),
-            ("Kustomization", "flux-system") => format!("{root}/clusters/{}", cfg.flux.cluster_name),
+            ("Kustomization", "flux-system") => {
+                format!("{root}/clusters/{}", cfg.flux.cluster_name)
+            }
             ("Kustomization", _) => String::new(),
             (_, "flux-system") => format!("{root}/infrastructure/sources"),
             (_, "kube-system") => format!("{root}/infrastructure/traefik"),
@@ -267,12 +327,20 @@ fn check_folders(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
     let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for d in docs {
         let (dir, file) = d.path.rsplit_once('/').unwrap();
-        folders.entry(dir.to_owned()).or_default().insert(file.to_owned());
+        folders
+            .entry(dir.to_owned())
+            .or_default()
+            .insert(file.to_owned());
         let want = expected_dir(d);
         if !want.is_empty() {
             prop_assert_eq!(dir, want.as_str(), "{}", d.path);
         }
-        prop_assert_eq!(d.value["kind"] == "Secret", d.path.ends_with(".enc.yaml"), "{}", d.path);
+        prop_assert_eq!(
+            d.value["kind"] == "Secret",
+            d.path.ends_with(".enc.yaml"),
+            "{}",
+            d.path
+        );
     }
     // Sub-folders are resources of their parent's kustomization.yaml.
     let dirs: Vec<String> = folders.keys().cloned().collect();
@@ -284,7 +352,10 @@ fn check_folders(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
         }
     }
     for (dir, files) in &folders {
-        prop_assert!(files.contains("kustomization.yaml"), "{dir} has no kustomization.yaml");
+        prop_assert!(
+            files.contains("kustomization.yaml"),
+            "{dir} has no kustomization.yaml"
+        );
         let k = docs
             .iter()
             .find(|d| d.path == format!("{dir}/kustomization.yaml"))
@@ -295,7 +366,11 @@ fn check_folders(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
             .iter()
             .map(|r| {
                 let r = r.as_str().unwrap();
-                if folders.contains_key(&format!("{dir}/{r}")) { format!("{r}/") } else { r.to_owned() }
+                if folders.contains_key(&format!("{dir}/{r}")) {
+                    format!("{r}/")
+                } else {
+                    r.to_owned()
+                }
             })
             .collect();
         let mut present = files.clone();
@@ -320,7 +395,9 @@ fn check_tcp_routes(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseErr
     prop_assert_eq!(routes.len(), expected.len());
     prop_assert_eq!(cfgs.len(), usize::from(!expected.is_empty()));
     let ports: Value = match cfgs.first() {
-        Some(c) => serde_saphyr::from_str(c.value["spec"]["valuesContent"].as_str().unwrap()).unwrap(),
+        Some(c) => {
+            serde_saphyr::from_str(c.value["spec"]["valuesContent"].as_str().unwrap()).unwrap()
+        }
         None => Value::Null,
     };
     for (entry, ns, (svc, port)) in expected {
@@ -380,12 +457,18 @@ fn missing_cloudflare_token_leaves_the_secret_out_of_the_kustomization() {
     let cfg = ClusterConfig::default();
     let secrets = SecretValues::generate(&cfg, None).unwrap();
     let files = plan(&cfg, &secrets.contents, false).unwrap();
-    assert!(!files.iter().any(|f| f.path.ends_with("cloudflare-secret.enc.yaml")));
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.path.ends_with("cloudflare-secret.enc.yaml"))
+    );
     let k = files
         .iter()
         .find(|f| f.path == "gitops/infrastructure/cert-manager/kustomization.yaml")
         .unwrap();
-    let FileContent::Plain(text) = &k.content else { panic!() };
+    let FileContent::Plain(text) = &k.content else {
+        panic!()
+    };
     assert!(!text.contains("cloudflare"), "{text}");
 }
 
@@ -398,7 +481,9 @@ fn flux_system_folder_is_kept_in_the_entry_kustomization() {
         .iter()
         .find(|f| f.path == "gitops/clusters/k3s/kustomization.yaml")
         .unwrap();
-    let FileContent::Plain(text) = &k.content else { panic!() };
+    let FileContent::Plain(text) = &k.content else {
+        panic!()
+    };
     assert!(text.contains("- flux-system\n"), "{text}");
 }
 

@@ -54,10 +54,17 @@ mod tests {
     #[test]
     fn kubernetes_sensitive_strings_are_quoted_and_long_lines_kept() {
         let long = "x".repeat(200);
-        let text = to_yaml(&json!({"a": "on", "b": "5432", "c": long, "d": [1, 2], "e": "l1\nl2\n"}))
-            .unwrap();
-        assert!(text.contains("a: \"on\"") || text.contains("a: 'on'"), "{text}");
-        assert!(text.contains("b: \"5432\"") || text.contains("b: '5432'"), "{text}");
+        let text =
+            to_yaml(&json!({"a": "on", "b": "5432", "c": long, "d": [1, 2], "e": "l1\nl2\n"}))
+                .unwrap();
+        assert!(
+            text.contains("a: \"on\"") || text.contains("a: 'on'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("b: \"5432\"") || text.contains("b: '5432'"),
+            "{text}"
+        );
         assert!(text.contains(&format!("c: {long}\n")), "{text}");
         assert!(text.contains("d:\n- 1\n- 2\n"), "{text}");
         assert!(text.contains("e: |\n  l1\n  l2\n"), "{text}");
