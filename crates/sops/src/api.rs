@@ -1082,3 +1082,50 @@ mod tests {
         let _ = byte_form(&Value::Null);
     }
 }
+
+#[cfg(test)]
+mod perf {
+    use super::*;
+    use crate::tree::Item;
+    use secrecy::ExposeSecret;
+
+    /// Timing probe for the 10,000-key Secret workload (run with `--release --ignored`); it
+    /// asserts only correctness, the figures go to stderr.
+    #[test]
+    #[ignore = "timing probe, run explicitly with --release"]
+    fn ten_thousand_keys() {
+        let id = ::age::x25519::Identity::generate();
+        let r: Recipient = id.to_public().to_string().parse().unwrap();
+        let ids = Identities::parse_key_file(id.to_string().expose_secret()).unwrap();
+        let data: Vec<Item> = (0..10_000)
+            .map(|i| {
+                Item::new(
+                    format!("key{i}"),
+                    Value::Str(format!("c2VjcmV0LXZhbHVlLXtpfQ=={i}")),
+                )
+            })
+            .collect();
+        let t = Tree {
+            branches: vec![vec![
+                Item::new("apiVersion", Value::Str("v1".into())),
+                Item::new("kind", Value::Str("Secret".into())),
+                Item::new("data", Value::Map(data)),
+            ]],
+        };
+        let opts = EncryptOptions {
+            rule: Some(SelectionRule::from_name("encrypted_regex", "^(data|stringData)$").unwrap()),
+            ..EncryptOptions::new(vec![r])
+        };
+        let start = std::time::Instant::now();
+        let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+        let e = start.elapsed();
+        let start = std::time::Instant::now();
+        let dec = decrypt_parts(enc.tree, enc.metadata, &ids, false, true).unwrap();
+        let d = start.elapsed();
+        assert_eq!(dec.tree.branches[0].len(), 3);
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("10,000 keys, tree only (no store): encrypt {e:?}, decrypt {d:?}");
+        }
+    }
+}

@@ -137,25 +137,152 @@ fn shown(s: &str) -> String {
     }
 }
 
+/// The four groups of sops' pattern for the common case of one occurrence of each separator
+/// on the first line (every value sops writes): then the greedy match is the only match. `None`
+/// means "not this simple shape"; the caller falls back to the regex.
+fn split_simple(s: &str) -> Option<[&str; 4]> {
+    const PREFIX: &str = "ENC[AES256_GCM,data:";
+    let line = s.split('\n').next()?;
+    let rest = line.strip_prefix(PREFIX)?;
+    let one = |hay: &str, pat: &str| hay.match_indices(pat).count() == 1;
+    if !(one(rest, ",iv:") && one(rest, ",tag:") && one(rest, ",type:")) {
+        return None;
+    }
+    let iv_at = rest.find(",iv:")?;
+    let tag_at = rest.find(",tag:")?;
+    let type_at = rest.find(",type:")?;
+    if !(iv_at < tag_at && tag_at < type_at) {
+        return None;
+    }
+    let after_type = &rest[type_at + 6..];
+    let end = after_type.rfind(']')?;
+    let groups = [
+        &rest[..iv_at],
+        &rest[iv_at + 4..tag_at],
+        &rest[tag_at + 5..type_at],
+        &after_type[..end],
+    ];
+    groups.iter().all(|g| !g.is_empty()).then_some(groups)
+}
+
 impl EncValue {
     /// Parses an `ENC[...]` string with sops' regular expression and base64 rules.
     pub fn parse(s: &str) -> Result<Self, CipherError> {
-        let caps = ENC_RE
-            .captures(s)
-            .ok_or_else(|| CipherError::Format { shown: shown(s) })?;
-        let field = |i: usize, name: &'static str| {
-            let text = caps.get(i).map_or("", |m| m.as_str());
+        let groups = match split_simple(s) {
+            Some(g) => g,
+            None => {
+                let caps = ENC_RE
+                    .captures(s)
+                    .ok_or_else(|| CipherError::Format { shown: shown(s) })?;
+                let g = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+                [g(1), g(2), g(3), g(4)]
+            }
+        };
+        let field = |text: &str, name: &'static str| {
             B64.decode(text).map_err(|e| CipherError::Base64 {
                 field: name,
                 reason: e.to_string(),
             })
         };
         Ok(Self {
-            data: field(1, "data")?,
-            iv: field(2, "iv")?,
-            tag: field(3, "tag")?,
-            datatype: caps.get(4).map_or("", |m| m.as_str()).to_owned(),
+            data: field(groups[0], "data")?,
+            iv: field(groups[1], "iv")?,
+            tag: field(groups[2], "tag")?,
+            datatype: groups[3].to_owned(),
         })
+    }
+}
+
+/// A data key prepared for many values: the AES key schedule is expanded once and IVs come
+/// from a buffer refilled from the OS CSPRNG, which keeps the walk over large files cheap.
+pub struct ValueCipher {
+    key: DataKey,
+    gcm: AesGcm<Aes256, U32>,
+    pool: Zeroizing<Vec<u8>>,
+    used: usize,
+}
+
+impl ValueCipher {
+    /// Prepares `key` for encrypting/decrypting many values.
+    pub fn new(key: &DataKey) -> Self {
+        Self {
+            key: key.clone(),
+            gcm: AesGcm::<Aes256, U32>::new(GenericArray::from_slice(key.expose())),
+            pool: Zeroizing::new(vec![0u8; 32 * 128]),
+            used: usize::MAX,
+        }
+    }
+
+    fn next_iv(&mut self) -> [u8; IV_LEN] {
+        if self.used >= self.pool.len() {
+            OsRng.fill_bytes(&mut self.pool);
+            self.used = 0;
+        }
+        let mut iv = [0u8; IV_LEN];
+        iv.copy_from_slice(&self.pool[self.used..self.used + IV_LEN]);
+        self.used += IV_LEN;
+        iv
+    }
+
+    /// Encrypts raw bytes with a fresh random IV and returns the `ENC[...]` string.
+    pub fn encrypt(&mut self, plaintext: &[u8], aad: &[u8], datatype: &str) -> String {
+        let iv = self.next_iv();
+        let mut buf = Zeroizing::new(plaintext.to_vec());
+        // Cannot fail below GCM's 64 GiB limit; an empty tag would then fail to decrypt.
+        let tag = self
+            .gcm
+            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut buf)
+            .map(|t| t.to_vec())
+            .unwrap_or_default();
+        let mut out = String::with_capacity(128 + plaintext.len() * 4 / 3 + datatype.len());
+        out.push_str("ENC[AES256_GCM,data:");
+        B64.encode_string(buf.as_slice(), &mut out);
+        out.push_str(",iv:");
+        B64.encode_string(iv, &mut out);
+        out.push_str(",tag:");
+        B64.encode_string(&tag, &mut out);
+        out.push_str(",type:");
+        out.push_str(datatype);
+        out.push(']');
+        out
+    }
+
+    /// Decrypts an `ENC[...]` string into raw plaintext bytes and its `type:` field.
+    pub fn decrypt(
+        &self,
+        enc: &str,
+        aad: &[u8],
+    ) -> Result<(Zeroizing<Vec<u8>>, String), CipherError> {
+        let v = EncValue::parse(enc)?;
+        let mut buf = Zeroizing::new(v.data);
+        match v.iv.len() {
+            IV_LEN => {
+                if v.tag.len() != TAG_LEN {
+                    return Err(CipherError::AuthenticationFailed);
+                }
+                self.gcm
+                    .decrypt_in_place_detached(
+                        GenericArray::from_slice(&v.iv),
+                        aad,
+                        &mut buf,
+                        GenericArray::from_slice(&v.tag),
+                    )
+                    .map_err(|_| CipherError::AuthenticationFailed)?;
+            }
+            16 => open::<U16>(&self.key, &v.iv, aad, &mut buf, &v.tag)?,
+            12 => open::<U12>(&self.key, &v.iv, aad, &mut buf, &v.tag)?,
+            n => return Err(CipherError::IvLength(n)),
+        }
+        Ok((buf, v.datatype))
+    }
+
+    /// Decrypts an `ENC[...]` string into a typed value (empty string → empty string).
+    pub fn decrypt_value(&self, enc: &str, aad: &str) -> Result<Value, CipherError> {
+        if enc.is_empty() {
+            return Ok(Value::Str(String::new()));
+        }
+        let (bytes, datatype) = self.decrypt(enc, aad.as_bytes())?;
+        from_bytes(&datatype, &bytes)
     }
 }
 
@@ -439,6 +566,16 @@ mod tests {
                     prop_assert_eq!(to_bytes(&back).unwrap().1, to_bytes(&v).unwrap().1);
                     let other = format!("{aad}x:");
                     prop_assert_eq!(decrypt_value(&key(), &enc, &other), Err(CipherError::AuthenticationFailed));
+                }
+            }
+        }
+
+        #[test]
+        fn fast_split_agrees_with_sops_regex(s in "(ENC\\[AES256_GCM,data:)?([a-z0-9+/=\\],:\\[\\n]|,iv:|,tag:|,type:){0,12}") {
+            if let Some(g) = split_simple(&s) {
+                let caps = ENC_RE.captures(&s).expect("fast path implies a regex match");
+                for (i, group) in g.iter().enumerate() {
+                    prop_assert_eq!(caps.get(i + 1).map(|m| m.as_str()), Some(*group));
                 }
             }
         }

@@ -46,7 +46,7 @@ impl std::fmt::Display for Warning {
 }
 
 struct Walker<'a> {
-    key: &'a DataKey,
+    key: cipher::ValueCipher,
     rule: &'a SelectionRule,
     mac: Mac,
     mac_only_encrypted: bool,
@@ -56,9 +56,9 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn new(key: &'a DataKey, rule: &'a SelectionRule, mac_only_encrypted: bool) -> Self {
+    fn new(key: &DataKey, rule: &'a SelectionRule, mac_only_encrypted: bool) -> Self {
         Self {
-            key,
+            key: cipher::ValueCipher::new(key),
             rule,
             mac: Mac::new(mac_only_encrypted),
             mac_only_encrypted,
@@ -137,7 +137,9 @@ impl<'a> Walker<'a> {
             return Ok(());
         }
         let aad = self.aad();
-        let enc = cipher::encrypt_bytes(self.key, c.text.as_bytes(), aad.as_bytes(), "comment");
+        let enc = self
+            .key
+            .encrypt(c.text.as_bytes(), aad.as_bytes(), "comment");
         if let SelectionRule::UnencryptedCommentRegex(re) = self.rule
             && re.is_match(&enc)
         {
@@ -170,7 +172,7 @@ impl<'a> Walker<'a> {
                 }
                 if selected && !bytes.is_empty() {
                     let aad = self.aad();
-                    let enc = cipher::encrypt_bytes(self.key, &bytes, aad.as_bytes(), datatype);
+                    let enc = self.key.encrypt(&bytes, aad.as_bytes(), datatype);
                     zeroize_value(leaf);
                     *leaf = Value::Str(enc);
                 }
@@ -222,7 +224,7 @@ impl<'a> Walker<'a> {
             return;
         }
         let aad = self.aad();
-        match cipher::decrypt_value(self.key, &c.text, &aad) {
+        match self.key.decrypt_value(&c.text, &aad) {
             Ok(Value::Comment(plain)) => c.text = plain.text,
             Ok(other) => {
                 if let Some((_, bytes)) = cipher::to_bytes(&other) {
@@ -250,9 +252,9 @@ impl<'a> Walker<'a> {
                 if selected {
                     let aad = self.aad();
                     let plain = match leaf {
-                        Value::Str(s) => cipher::decrypt_value(self.key, s, &aad),
+                        Value::Str(s) => self.key.decrypt_value(s, &aad),
                         Value::Bytes(b) => match std::str::from_utf8(b) {
-                            Ok(s) => cipher::decrypt_value(self.key, s, &aad),
+                            Ok(s) => self.key.decrypt_value(s, &aad),
                             Err(_) => Err(not_enc()),
                         },
                         _ => Err(not_enc()),
