@@ -293,7 +293,7 @@ pub fn parse_key_file(text: &str, origin: &str) -> Result<Vec<AgeKeyPair>, KeyFi
             }
             continue;
         }
-        if line.len() >= 11 && line[..11].eq_ignore_ascii_case("AGE-PLUGIN-") {
+        if line.len() >= 11 && line.as_bytes()[..11].eq_ignore_ascii_case(b"AGE-PLUGIN-") {
             return Err(KeyFileError::PluginIdentity {
                 origin: origin.to_owned(),
                 line: index + 1,

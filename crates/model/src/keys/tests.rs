@@ -322,6 +322,15 @@ fn parse_several_identities_crlf_and_comments() {
 
 #[test]
 fn parse_errors() {
+    // Non-ASCII text (a multi-byte character across byte 11) is an invalid line, not a panic.
+    assert!(matches!(
+        parse_key_file("AGE-PLUGINé-X\n", "k"),
+        Err(KeyFileError::InvalidLine {
+            line: 1,
+            source: KeyError::WrongPrefix { .. },
+            ..
+        })
+    ));
     assert!(matches!(
         parse_key_file("# only a comment\n\n", "keys.txt"),
         Err(KeyFileError::NoIdentity { .. })
