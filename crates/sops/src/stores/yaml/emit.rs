@@ -65,10 +65,13 @@ impl Emitter {
     }
 
     fn comment_line(&mut self, indent: usize, c: &Comment) {
-        self.pad(indent);
-        self.out.push('#');
-        self.out.push_str(&c.text);
-        self.out.push('\n');
+        // A comment cannot span lines: each line of a multi-line text becomes its own comment.
+        for line in c.text.split('\n') {
+            self.pad(indent);
+            self.out.push('#');
+            self.out.push_str(line.strip_suffix('\r').unwrap_or(line));
+            self.out.push('\n');
+        }
     }
 
     fn end_line(&mut self, inline: Option<&Comment>) {
@@ -415,7 +418,9 @@ fn string_style(s: &str, simple_key: bool) -> StrStyle {
     {
         style = StrStyle::Single;
     }
-    if style == StrStyle::Single && !a.single_quoted_allowed {
+    // A line break other than `\n` (`\r`, NEL, U+2028/9) inside single quotes would be folded
+    // by a reader: such strings are double-quoted with escapes.
+    if style == StrStyle::Single && (!a.single_quoted_allowed || a.multiline) {
         style = StrStyle::Double;
     }
     if style == StrStyle::Literal && (!a.block_allowed || simple_key) {
@@ -449,7 +454,6 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let chars: Vec<char> = s.chars().collect();
     let mut block_ind = s.starts_with("---") || s.starts_with("...");
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
@@ -457,9 +461,12 @@ fn analyze(s: &str) -> Analysis {
         (false, false, false, false);
     let (mut line_breaks, mut special, mut tabs) = (false, false, false);
     let mut preceded_by_ws = true;
-    let n = chars.len();
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_ws = i + 1 >= n || matches!(chars[i + 1], ' ' | '\t');
+    let mut it = s.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = it.next() {
+        let next = it.peek().copied();
+        let last = next.is_none();
+        let followed_by_ws = matches!(next, None | Some(' ' | '\t'));
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -483,7 +490,7 @@ fn analyze(s: &str) -> Analysis {
             if i == 0 {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -496,7 +503,7 @@ fn analyze(s: &str) -> Analysis {
             if i == 0 {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -509,6 +516,7 @@ fn analyze(s: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+        i += 1;
     }
     let mut a = Analysis {
         multiline: line_breaks,

@@ -77,6 +77,13 @@ pub(crate) fn parse_stream(src: &str) -> Result<Vec<Option<Node>>> {
     if text.contains('\r') {
         text = text.replace("\r\n", "\n").replace('\r', "\n");
     }
+    // go-yaml's reader refuses control characters anywhere in the stream.
+    if let Some((i, _)) = text.char_indices().find(|&(_, c)| {
+        !matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+    }) {
+        let p = Parser::new(&text);
+        return Err(p.err_at(i, "control characters are not allowed"));
+    }
     let mut p = Parser::new(&text);
     p.stream()
 }
@@ -878,7 +885,8 @@ impl<'a> Parser<'a> {
                 entries.push(MapEntry::Comment(c));
             }
             // Key.
-            let key = if self.at_explicit_key() {
+            let explicit = self.at_explicit_key();
+            let key = if explicit {
                 self.pos += 1;
                 let kv = self.block_node(m as isize, Ctx::ExplicitKey)?;
                 for c in kv.leading {
@@ -921,7 +929,14 @@ impl<'a> Parser<'a> {
                 key
             };
             self.pos += 1; // ':'
-            let v = self.block_node(m as isize, Ctx::MapValue)?;
+            // After `? key`, the value may be a block collection starting on the `:` line
+            // (go-yaml writes multi-line keys as `? |-` ... `:   c: 1`).
+            let vctx = if explicit {
+                Ctx::ExplicitKey
+            } else {
+                Ctx::MapValue
+            };
+            let v = self.block_node(m as isize, vctx)?;
             if let Some(c) = v.line_comment {
                 entries.push(MapEntry::Comment(c));
             }
