@@ -59,7 +59,12 @@ pub struct EncryptArgs {
     #[command(flatten)]
     io: IoArgs,
     /// Comma-separated age recipients (replace the keys of `.sops.yaml`).
-    #[arg(short = 'a', long, value_name = "RECIPIENTS", env = "SOPS_AGE_RECIPIENTS")]
+    #[arg(
+        short = 'a',
+        long,
+        value_name = "RECIPIENTS",
+        env = "SOPS_AGE_RECIPIENTS"
+    )]
     age: Option<String>,
     /// Leave values clear whose key (or a parent key) ends with this suffix.
     #[arg(long, value_name = "SUFFIX")]
@@ -300,10 +305,26 @@ fn selection_rule(
 ) -> Result<Option<SelectionRule>, Failure> {
     let cfg = |f: fn(&config::CreationRule) -> &Option<String>| rule.and_then(|r| f(r).clone());
     let fields: [(&str, &Option<String>, Option<String>); 6] = [
-        ("encrypted_suffix", &args.encrypted_suffix, cfg(|r| &r.encrypted_suffix)),
-        ("unencrypted_suffix", &args.unencrypted_suffix, cfg(|r| &r.unencrypted_suffix)),
-        ("encrypted_regex", &args.encrypted_regex, cfg(|r| &r.encrypted_regex)),
-        ("unencrypted_regex", &args.unencrypted_regex, cfg(|r| &r.unencrypted_regex)),
+        (
+            "encrypted_suffix",
+            &args.encrypted_suffix,
+            cfg(|r| &r.encrypted_suffix),
+        ),
+        (
+            "unencrypted_suffix",
+            &args.unencrypted_suffix,
+            cfg(|r| &r.unencrypted_suffix),
+        ),
+        (
+            "encrypted_regex",
+            &args.encrypted_regex,
+            cfg(|r| &r.encrypted_regex),
+        ),
+        (
+            "unencrypted_regex",
+            &args.unencrypted_regex,
+            cfg(|r| &r.unencrypted_regex),
+        ),
         (
             "encrypted_comment_regex",
             &args.encrypted_comment_regex,
@@ -392,8 +413,8 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     for w in &enc.warnings {
         eprintln!("[psd] WARN {w}");
     }
-    let bytes =
-        psd_sops::store_for(out_fmt, opts.store).emit_encrypted(&enc.tree, &enc.metadata.to_value())?;
+    let bytes = psd_sops::store_for(out_fmt, opts.store)
+        .emit_encrypted(&enc.tree, &enc.metadata.to_value())?;
     write_output(io, &bytes)
 }
 
@@ -497,7 +518,13 @@ mod tests {
         assert_eq!(e.code, exit::CONFLICTING_PARAMETERS);
         // Two flags: exit 8.
         let e = selection_rule(
-            &enc(&["--unencrypted-regex", "^b$", "--encrypted-suffix", "_x", "f"]),
+            &enc(&[
+                "--unencrypted-regex",
+                "^b$",
+                "--encrypted-suffix",
+                "_x",
+                "f",
+            ]),
             None,
         )
         .err()

@@ -39,8 +39,11 @@ fn sops_path() -> Option<PathBuf> {
         .filter(|p| p.is_file())
         .or_else(|| on_path("sops"))
         .or_else(|| {
-            Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../venv/bin/sops")))
-                .filter(|p| p.is_file())
+            Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../venv/bin/sops"
+            )))
+            .filter(|p| p.is_file())
         })
 }
 
@@ -53,13 +56,27 @@ struct Env {
 }
 
 fn setup() -> Option<Env> {
-    let sops = judge(sops_path(), "real `sops` not found (PSD_SOPS, PATH, ../venv/bin/sops)")?;
-    let keygen = judge(on_path("age-keygen"), "`age-keygen` not installed (Debian `age`)")?;
+    let sops = judge(
+        sops_path(),
+        "real `sops` not found (PSD_SOPS, PATH, ../venv/bin/sops)",
+    )?;
+    let keygen = judge(
+        on_path("age-keygen"),
+        "`age-keygen` not installed (Debian `age`)",
+    )?;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("key.txt");
-    let out = Command::new(&keygen).arg("-o").arg(&key_file).output().unwrap();
+    let out = Command::new(&keygen)
+        .arg("-o")
+        .arg(&key_file)
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let out = Command::new(&keygen).arg("-y").arg(&key_file).output().unwrap();
+    let out = Command::new(&keygen)
+        .arg("-y")
+        .arg(&key_file)
+        .output()
+        .unwrap();
     let recipient = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     Some(Env {
         dir,
@@ -94,11 +111,17 @@ impl Env {
     }
 
     fn psd(&self, args: &[&str]) -> Output {
-        self.cmd(Path::new(PSD), &self.key_file).args(args).output().unwrap()
+        self.cmd(Path::new(PSD), &self.key_file)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn sops(&self, args: &[&str]) -> Output {
-        self.cmd(&self.sops, &self.key_file).args(args).output().unwrap()
+        self.cmd(&self.sops, &self.key_file)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn psd_stdin(&self, args: &[&str], input: &[u8]) -> Output {
@@ -138,7 +161,10 @@ const CASES: [(&str, &str); 5] = [
         "doc.json",
         "{\n\t\"a\": 1,\n\t\"b\": \"two\",\n\t\"c\": [\n\t\t1.5,\n\t\ttrue,\n\t\tnull\n\t],\n\t\"d\": {\n\t\t\"e\": \"żółw\",\n\t\t\"f\": \"\"\n\t}\n}",
     ),
-    ("doc.env", "DB_PASSWORD=hunter2\nEMPTY=\nURL=https://x.example/?a=b\n"),
+    (
+        "doc.env",
+        "DB_PASSWORD=hunter2\nEMPTY=\nURL=https://x.example/?a=b\n",
+    ),
     (
         "doc.ini",
         "[db]\npassword = hunter2\nuser     = admin\n\n[other]\nkey = value\n",
@@ -155,7 +181,10 @@ fn psd_encrypts_sops_decrypts_every_format() {
         let enc = ok(&env.psd(&["encrypt", "--age", &env.recipient, file]));
         let enc_name = format!("psd-{name}");
         let enc_path = env.write(&enc_name, &enc);
-        assert_eq!(ok(&env.psd(&["filestatus", enc_path.to_str().unwrap()])), b"{\"encrypted\":true}\n");
+        assert_eq!(
+            ok(&env.psd(&["filestatus", enc_path.to_str().unwrap()])),
+            b"{\"encrypted\":true}\n"
+        );
         let by_sops = ok(&env.sops(&["decrypt", enc_path.to_str().unwrap()]));
         // The reference: sops' own round trip of the same file.
         let sops_enc = ok(&env.sops(&["encrypt", "--age", &env.recipient, file]));
@@ -181,7 +210,10 @@ fn filestatus_matches_sops() {
     let Some(env) = setup() else { return };
     let plain = env.write("p.yaml", b"a: 1\n");
     let p = plain.to_str().unwrap();
-    assert_eq!(ok(&env.psd(&["filestatus", p])), ok(&env.sops(&["filestatus", p])));
+    assert_eq!(
+        ok(&env.psd(&["filestatus", p])),
+        ok(&env.sops(&["filestatus", p]))
+    );
     assert_eq!(ok(&env.psd(&["filestatus", p])), b"{\"encrypted\":false}\n");
 }
 
@@ -215,7 +247,9 @@ fn exit_codes_equal_sops() {
     let e = enc_path.to_str().unwrap();
 
     // MAC mismatch: change a clear value, which is in the MAC.
-    let tampered = String::from_utf8(enc.clone()).unwrap().replace("clear", "CLEAR");
+    let tampered = String::from_utf8(enc.clone())
+        .unwrap()
+        .replace("clear", "CLEAR");
     let t = env.write("t.enc.yaml", tampered.as_bytes());
     same_exit(&env, &["decrypt", t.to_str().unwrap()], 51, None);
 
@@ -234,13 +268,27 @@ fn exit_codes_equal_sops() {
 
     // Empty file.
     let empty = env.write("empty.yaml", b"");
-    same_exit(&env, &["encrypt", "--age", &env.recipient, empty.to_str().unwrap()], 92, None);
+    same_exit(
+        &env,
+        &["encrypt", "--age", &env.recipient, empty.to_str().unwrap()],
+        92,
+        None,
+    );
 
     // Conflicting selection rules.
     let p = plain.to_str().unwrap();
     same_exit(
         &env,
-        &["encrypt", "--age", &env.recipient, "--encrypted-regex", "^a$", "--unencrypted-regex", "^b$", p],
+        &[
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "--encrypted-regex",
+            "^a$",
+            "--unencrypted-regex",
+            "^b$",
+            p,
+        ],
         8,
         None,
     );
@@ -257,20 +305,42 @@ fn in_place_failure_leaves_file_untouched() {
     let tampered = String::from_utf8(enc).unwrap().replace("clear", "CLEAR");
     let t = env.write("t.enc.yaml", tampered.as_bytes());
     std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let before: Vec<_> = std::fs::read_dir(env.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let before: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
 
     let out = env.psd(&["decrypt", "-i", t.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(51));
-    assert_eq!(std::fs::read(&t).unwrap(), tampered.as_bytes(), "file changed by a failed -i");
-    let after: Vec<_> = std::fs::read_dir(env.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(
+        std::fs::read(&t).unwrap(),
+        tampered.as_bytes(),
+        "file changed by a failed -i"
+    );
+    let after: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(before, after, "temporary files left behind");
 
     // Wrong key: also untouched.
     let other = env.path("other.txt");
-    let keygen = Command::new(on_path("age-keygen").unwrap()).arg("-o").arg(&other).output();
+    let keygen = Command::new(on_path("age-keygen").unwrap())
+        .arg("-o")
+        .arg(&other)
+        .output();
     assert!(keygen.unwrap().status.success());
-    let out = env.cmd(Path::new(PSD), &other).args(["decrypt", "-i", t.to_str().unwrap()]).output().unwrap();
-    assert_eq!(out.status.code(), Some(128), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .cmd(Path::new(PSD), &other)
+        .args(["decrypt", "-i", t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(128),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read(&t).unwrap(), tampered.as_bytes());
 
     // Success in place: encrypt then decrypt, mode kept, sops agrees.
@@ -278,11 +348,17 @@ fn in_place_failure_leaves_file_untouched() {
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
     let fs = f.to_str().unwrap();
     ok(&env.psd(&["encrypt", "-i", "--age", &env.recipient, fs]));
-    assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
     assert_eq!(ok(&env.sops(&["decrypt", fs])), b"secret: hunter2\n");
     ok(&env.psd(&["decrypt", "--in-place", fs]));
     assert_eq!(std::fs::read(&f).unwrap(), b"secret: hunter2\n");
-    assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
 }
 
 #[test]
@@ -295,10 +371,19 @@ fn extract_matches_sops() {
     let enc = ok(&env.psd(&["encrypt", "--age", &env.recipient, plain.to_str().unwrap()]));
     let e = env.write("x.enc.yaml", &enc);
     let e = e.to_str().unwrap();
-    for path in [r#"["data"]["password"]"#, r#"["data"]["port"]"#, r#"["data"]["nested"]"#, r#"["list"][1]"#] {
+    for path in [
+        r#"["data"]["password"]"#,
+        r#"["data"]["port"]"#,
+        r#"["data"]["nested"]"#,
+        r#"["list"][1]"#,
+    ] {
         let a = ok(&env.psd(&["decrypt", "--extract", path, e]));
         let b = ok(&env.sops(&["decrypt", "--extract", path, e]));
-        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "--extract {path}");
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b),
+            "--extract {path}"
+        );
     }
     same_exit(&env, &["decrypt", "--extract", "data", e], 91, None);
 }
@@ -308,13 +393,29 @@ fn stdin_and_output_file() {
     let Some(env) = setup() else { return };
     let plain = b"a: 1\nb: two\n";
     let enc = ok(&env.psd_stdin(
-        &["encrypt", "--age", &env.recipient, "--filename-override", "x.yaml"],
+        &[
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "--filename-override",
+            "x.yaml",
+        ],
         plain,
     ));
     let p = env.write("stdin.enc.yaml", &enc);
     assert_eq!(ok(&env.sops(&["decrypt", p.to_str().unwrap()])), plain);
     // `-` and --input-type work too.
-    let enc2 = ok(&env.psd_stdin(&["encrypt", "--age", &env.recipient, "--input-type", "yaml", "-"], plain));
+    let enc2 = ok(&env.psd_stdin(
+        &[
+            "encrypt",
+            "--age",
+            &env.recipient,
+            "--input-type",
+            "yaml",
+            "-",
+        ],
+        plain,
+    ));
     let p2 = env.write("stdin2.enc.yaml", &enc2);
     assert_eq!(ok(&env.sops(&["decrypt", p2.to_str().unwrap()])), plain);
     // Decrypt from stdin: without a name the output type defaults to binary, as in sops.
@@ -323,7 +424,15 @@ fn stdin_and_output_file() {
     // With the output type, to a file.
     let out = env.path("out.yaml");
     let o = env.psd_stdin(
-        &["decrypt", "--input-type", "yaml", "--output-type", "yaml", "--output", out.to_str().unwrap()],
+        &[
+            "decrypt",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "--output",
+            out.to_str().unwrap(),
+        ],
         &enc,
     );
     assert!(ok(&o).is_empty());
@@ -360,7 +469,10 @@ fn sops_yaml_creation_rules() {
     let enc = String::from_utf8(ok(&out)).unwrap();
     assert!(enc.contains("name: db\n"), "{enc}");
     assert!(enc.contains("password: ENC["), "{enc}");
-    assert!(enc.contains("encrypted_regex: ^(data|stringData)$"), "{enc}");
+    assert!(
+        enc.contains("encrypted_regex: ^(data|stringData)$"),
+        "{enc}"
+    );
     let e = env.write("k8s/s.enc.yaml", enc.as_bytes());
     assert_eq!(ok(&env.sops(&["decrypt", e.to_str().unwrap()])), secret);
 
@@ -375,7 +487,14 @@ fn sops_yaml_creation_rules() {
         None,
     );
     // --age replaces the config's keys; --encrypted-regex overrides the field.
-    let out = env.psd(&["encrypt", "--age", &env.recipient, "--encrypted-regex", "^name$", f.to_str().unwrap()]);
+    let out = env.psd(&[
+        "encrypt",
+        "--age",
+        &env.recipient,
+        "--encrypted-regex",
+        "^name$",
+        f.to_str().unwrap(),
+    ]);
     let enc = String::from_utf8(ok(&out)).unwrap();
     assert!(enc.contains("name: ENC["), "{enc}");
     assert!(enc.contains("password: hunter2"), "{enc}");

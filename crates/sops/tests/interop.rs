@@ -69,7 +69,10 @@ struct Ctx {
 fn ctx() -> Option<&'static Ctx> {
     static CTX: OnceLock<Option<Ctx>> = OnceLock::new();
     CTX.get_or_init(|| {
-        let sops = judge(sops_path(), "real `sops` not found (PSD_SOPS, PATH, ../venv/bin/sops)")?;
+        let sops = judge(
+            sops_path(),
+            "real `sops` not found (PSD_SOPS, PATH, ../venv/bin/sops)",
+        )?;
         let dir = tempfile::tempdir().unwrap();
         let id = age::x25519::Identity::generate();
         let secret = id.to_string();
@@ -157,7 +160,11 @@ fn rules(comment_rules: bool) -> impl Strategy<Value = Rules> {
         Some(("--unencrypted-suffix", "unencrypted_suffix", "_u")),
     ];
     if comment_rules {
-        choices.push(Some(("--encrypted-comment-regex", "encrypted_comment_regex", "sops:enc")));
+        choices.push(Some((
+            "--encrypted-comment-regex",
+            "encrypted_comment_regex",
+            "sops:enc",
+        )));
         choices.push(Some((
             "--unencrypted-comment-regex",
             "unencrypted_comment_regex",
@@ -185,8 +192,24 @@ fn text() -> impl Strategy<Value = String> {
         "[a-zA-Z0-9 _.,/+-]{0,16}",
         "[a-zA-Zżółwéß🐢€ -]{1,10}",
         proptest::sample::select(vec![
-            "", "true", "yes", "no", "null", "~", "1", "0x1F", "1e3", "2024-01-02", "- x", ": y",
-            "a # b", "#c", "'q'", "\"dq\"", "  lead", "trail  ",
+            "",
+            "true",
+            "yes",
+            "no",
+            "null",
+            "~",
+            "1",
+            "0x1F",
+            "1e3",
+            "2024-01-02",
+            "- x",
+            ": y",
+            "a # b",
+            "#c",
+            "'q'",
+            "\"dq\"",
+            "  lead",
+            "trail  ",
         ])
         .prop_map(str::to_owned),
     ]
@@ -207,9 +230,8 @@ fn value() -> impl Strategy<Value = Json> {
     scalar().prop_recursive(3, 24, 5, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
-            proptest::collection::vec((key(), inner), 0..4).prop_map(|kv| Json::Object(
-                kv.into_iter().collect::<Map<_, _>>()
-            )),
+            proptest::collection::vec((key(), inner), 0..4)
+                .prop_map(|kv| Json::Object(kv.into_iter().collect::<Map<_, _>>())),
         ]
     })
 }
@@ -243,7 +265,11 @@ fn yaml_scalar(v: &Json) -> String {
         Json::Bool(b) => b.to_string(),
         Json::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap();
-            if f.fract() == 0.0 { format!("{f:.1}") } else { format!("{f}") }
+            if f.fract() == 0.0 {
+                format!("{f:.1}")
+            } else {
+                format!("{f}")
+            }
         }
         Json::Number(n) => n.to_string(),
         Json::String(s) => yaml_quote(s),
@@ -262,7 +288,12 @@ fn is_leaf(v: &Json) -> bool {
 }
 
 /// Writes a mapping; `comments` yields comment texts to put before some keys.
-fn yaml_map(out: &mut String, m: &Map<String, Json>, indent: usize, comments: &mut dyn Iterator<Item = Option<String>>) {
+fn yaml_map(
+    out: &mut String,
+    m: &Map<String, Json>,
+    indent: usize,
+    comments: &mut dyn Iterator<Item = Option<String>>,
+) {
     let pad = " ".repeat(indent);
     for (k, v) in m {
         if let Some(Some(c)) = comments.next() {
@@ -277,7 +308,12 @@ fn yaml_map(out: &mut String, m: &Map<String, Json>, indent: usize, comments: &m
     }
 }
 
-fn yaml_value(out: &mut String, v: &Json, indent: usize, comments: &mut dyn Iterator<Item = Option<String>>) {
+fn yaml_value(
+    out: &mut String,
+    v: &Json,
+    indent: usize,
+    comments: &mut dyn Iterator<Item = Option<String>>,
+) {
     let pad = " ".repeat(indent);
     match v {
         Json::Object(m) => yaml_map(out, m, indent, comments),
@@ -338,7 +374,12 @@ impl YamlCase {
             text
         );
         for c in self.comment_texts() {
-            prop_assert!(text.contains(&format!("# {c}")), "comment {:?} lost:\n{}", c, text);
+            prop_assert!(
+                text.contains(&format!("# {c}")),
+                "comment {:?} lost:\n{}",
+                c,
+                text
+            );
         }
         Ok(())
     }
@@ -349,7 +390,9 @@ fn yaml_case() -> impl Strategy<Value = YamlCase> {
         proptest::collection::vec(document(), 1..4),
         proptest::collection::vec(
             proptest::option::of(prop_oneof![
-                "[a-zA-Z0-9 żó]{1,12}".prop_map(|s| s.trim().to_owned()).prop_filter("empty", |s| !s.is_empty()),
+                "[a-zA-Z0-9 żó]{1,12}"
+                    .prop_map(|s| s.trim().to_owned())
+                    .prop_filter("empty", |s| !s.is_empty()),
                 Just("sops:enc".to_owned()),
                 Just("sops:clear".to_owned()),
             ]),
@@ -357,7 +400,11 @@ fn yaml_case() -> impl Strategy<Value = YamlCase> {
         ),
         rules(true),
     )
-        .prop_map(|(docs, comments, rules)| YamlCase { docs, comments, rules })
+        .prop_map(|(docs, comments, rules)| YamlCase {
+            docs,
+            comments,
+            rules,
+        })
 }
 
 // --- JSON.
@@ -375,7 +422,10 @@ impl JsonCase {
 
     fn check(&self, decrypted: &[u8]) -> Result<(), TestCaseError> {
         let got: Json = serde_json::from_slice(decrypted).map_err(|e| {
-            TestCaseError::fail(format!("not JSON: {e}\n{}", String::from_utf8_lossy(decrypted)))
+            TestCaseError::fail(format!(
+                "not JSON: {e}\n{}",
+                String::from_utf8_lossy(decrypted)
+            ))
         })?;
         prop_assert_eq!(normalize(&got), normalize(&Json::Object(self.doc.clone())));
         Ok(())
@@ -455,7 +505,12 @@ impl FlatCase {
             .collect();
         prop_assert_eq!(&got, &self.sections[0].1, "dotenv differs:\n{}", text);
         for c in &self.comments {
-            prop_assert!(text.lines().any(|l| l == format!("#{c}")), "comment {:?} lost:\n{}", c, text);
+            prop_assert!(
+                text.lines().any(|l| l == format!("#{c}")),
+                "comment {:?} lost:\n{}",
+                c,
+                text
+            );
         }
         Ok(())
     }
@@ -471,7 +526,9 @@ impl FlatCase {
                 got.push((s.to_owned(), Vec::new()));
             } else if let Some((k, v)) = line.split_once('=') {
                 let Some(last) = got.last_mut() else {
-                    return Err(TestCaseError::fail(format!("key outside a section:\n{text}")));
+                    return Err(TestCaseError::fail(format!(
+                        "key outside a section:\n{text}"
+                    )));
                 };
                 last.1.push((k.trim().to_owned(), v.trim().to_owned()));
             }
@@ -483,7 +540,13 @@ impl FlatCase {
 
 fn ini_case() -> impl Strategy<Value = FlatCase> {
     (
-        proptest::collection::vec(("[a-z][a-z0-9]{0,6}", pairs("[a-z][a-z0-9_]{0,7}", "[a-zA-Z0-9_./-]{0,12}")), 1..4),
+        proptest::collection::vec(
+            (
+                "[a-z][a-z0-9]{0,6}",
+                pairs("[a-z][a-z0-9_]{0,7}", "[a-zA-Z0-9_./-]{0,12}"),
+            ),
+            1..4,
+        ),
         rules(false),
     )
         .prop_map(|(sections, rules)| {
@@ -513,7 +576,11 @@ fn sops_to_psd(c: &Ctx, ext: &str, format: Format, plain: &[u8], rules: &Rules) 
     if global {
         args.extend(flags.iter().cloned());
     }
-    args.extend(["encrypt".to_owned(), "--age".to_owned(), c.recipient.to_string()]);
+    args.extend([
+        "encrypt".to_owned(),
+        "--age".to_owned(),
+        c.recipient.to_string(),
+    ]);
     if !global {
         args.extend(flags);
     }
@@ -536,7 +603,10 @@ fn sops_to_psd(c: &Ctx, ext: &str, format: Format, plain: &[u8], rules: &Rules) 
 fn psd_to_sops(c: &Ctx, ext: &str, format: Format, plain: &[u8], rules: &Rules) -> Vec<u8> {
     let enc = match api::encrypt(plain, format, &rules.options(&c.recipient)) {
         Ok(e) => e,
-        Err(e) => panic!("psd cannot encrypt: {e}\n{}", String::from_utf8_lossy(plain)),
+        Err(e) => panic!(
+            "psd cannot encrypt: {e}\n{}",
+            String::from_utf8_lossy(plain)
+        ),
     };
     let f = c.file(ext, &enc);
     c.sops(&["decrypt"], &f)
@@ -616,7 +686,9 @@ fn secret() -> impl Strategy<Value = Secret> {
         entries(),
         entries(),
     )
-        .prop_filter("no data at all", |(_, _, d, s)| !d.is_empty() || !s.is_empty())
+        .prop_filter("no data at all", |(_, _, d, s)| {
+            !d.is_empty() || !s.is_empty()
+        })
         .prop_map(|(name, namespace, data, string_data)| Secret {
             name,
             namespace,
@@ -721,7 +793,11 @@ fn property_3_through_sops() {
         .run(&secret(), |s| {
             let plain = s.yaml();
             let rules = Rules {
-                rule: Some(("--encrypted-regex", "encrypted_regex", "^(data|stringData)$")),
+                rule: Some((
+                    "--encrypted-regex",
+                    "encrypted_regex",
+                    "^(data|stringData)$",
+                )),
                 mac_only_encrypted: false,
             };
             let want: Json = serde_saphyr::from_str(&plain).unwrap();
