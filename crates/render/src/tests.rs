@@ -345,10 +345,10 @@ fn check_folders(cfg: &ClusterConfig, docs: &[Doc]) -> Result<(), TestCaseError>
     // Sub-folders are resources of their parent's kustomization.yaml.
     let dirs: Vec<String> = folders.keys().cloned().collect();
     for dir in &dirs {
-        if let Some((parent, name)) = dir.rsplit_once('/') {
-            if folders.contains_key(parent) {
-                folders.get_mut(parent).unwrap().insert(format!("{name}/"));
-            }
+        if let Some((parent, name)) = dir.rsplit_once('/')
+            && folders.contains_key(parent)
+        {
+            folders.get_mut(parent).unwrap().insert(format!("{name}/"));
         }
     }
     for (dir, files) in &folders {
