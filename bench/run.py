@@ -110,6 +110,9 @@ def main():
 
     rng = random.Random(20261127)
     d = tempfile.mkdtemp(prefix="psd-bench-")
+    # Run in the scratch dir so no .sops.yaml of the caller's tree applies (sops refuses a
+    # file that no creation rule matches even when --age is given).
+    os.chdir(d)
     key, recipient = keygen(args.psd, d)
     # rops wants the bare identity (no comment lines) in ROPS_AGE.
     identity = [l for l in open(key).read().splitlines() if l.startswith("AGE-SECRET-KEY-")][0]
