@@ -116,6 +116,7 @@ pub struct FilestatusArgs {
 }
 
 /// A failure of a command: sops' message (plus what to do) and its exit code.
+#[derive(Debug)]
 struct Failure {
     message: String,
     code: i32,
