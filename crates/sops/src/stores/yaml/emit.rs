@@ -136,7 +136,14 @@ impl Emitter {
         if on_current_line.is_none() {
             self.pad(indent);
         }
-        self.out.push_str(&key_repr(name));
+        if name == "<<" && !matches!(item.value, Value::Map(_)) {
+            // go-yaml writes `!!merge <<:` for every `<<` key, then refuses to read it back
+            // unless the value is a mapping ("map merge requires map ..."); a quoted key is an
+            // ordinary string key for every reader.
+            self.out.push_str("\"<<\"");
+        } else {
+            self.out.push_str(&key_repr(name));
+        }
         self.out.push(':');
         self.value_after_indicator(&item.value, indent, self.child(indent), inline)
     }
