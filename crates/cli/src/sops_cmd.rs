@@ -97,7 +97,7 @@ pub struct EncryptArgs {
 pub struct DecryptArgs {
     #[command(flatten)]
     io: IoArgs,
-    /// Output only this part of the document, e.g. '["data"]["password"]'.
+    /// Output only this part of the document, e.g. `'["data"]["password"]'`.
     #[arg(long, value_name = "PATH")]
     extract: Option<String>,
     /// Do not verify the MAC.

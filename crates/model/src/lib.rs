@@ -75,9 +75,9 @@ pub use names::{
     validate_dns_label, validate_dns_subdomain, validate_email, validate_label,
     validate_postgres_identifier, validate_secret_key,
 };
-pub use secret::{MANAGED_BY_LABEL, SecretManifest};
 /// Re-exported so callers use the same `secrecy` version as this crate.
 pub use secrecy;
+pub use secret::{MANAGED_BY_LABEL, SecretManifest};
 
 #[cfg(test)]
 mod test_support;

@@ -12,9 +12,9 @@
 //! - [`store`]: the [`store::Store`] trait and [`store::Format`] detection.
 //! - [`error`]: [`Error`], one variant per failure, with sops' exit codes.
 //! - [`api`]: the in-memory library API ([`encrypt`], [`decrypt`], [`encrypt_tree`],
-//!   [`decrypt_tree`], [`metadata`], [`is_encrypted`]).
+//!   [`decrypt_tree`], [`metadata()`](fn@metadata), [`is_encrypted`]).
 //! - [`cipher`], [`mac`], [`walk`]: per-value AES-256-GCM, the MAC and the tree walk.
-//! - [`metadata`]: the `sops` block, read in every layout sops 3.7–3.13 wrote.
+//! - [`metadata`](mod@metadata): the `sops` block, read in every layout sops 3.7–3.13 wrote.
 //! - [`age`], [`keysource`], [`shamir`]: data-key wrapping, identity discovery, key groups.
 //! - [`rules`]: the six selection rules.
 

@@ -2,7 +2,7 @@
 //!
 //! A store only does syntax: bytes ⇄ [`Tree`]. It knows where the `sops` metadata lives in its
 //! format and hands it over as a generic [`Value::Map`]; turning that map into typed metadata is
-//! [`crate::metadata`]'s job, so every format shares one metadata reader.
+//! [`crate::metadata`](mod@crate::metadata)'s job, so every format shares one metadata reader.
 
 use crate::error::Error;
 use crate::tree::{Tree, Value};

@@ -2,14 +2,14 @@
 //!
 //! Reading: every document is one branch; each root must be a mapping; duplicate keys in the
 //! first document are rejected; anchors/aliases are expanded; the merge key `<<` is kept as an
-//! ordinary key; scalars are typed with go-yaml v3's rules ([`resolve`]); comments become
+//! ordinary key; scalars are typed with go-yaml v3's rules (`resolve`); comments become
 //! comment items where sops puts them. A key that is not a string (`1:`, `true:`) or an
 //! integer beyond `int64` fails at load time with the error sops gives when encrypting
 //! ([`Error::NonStringKey`], [`Error::UnsupportedValue`]); the tree cannot hold them.
 //!
-//! Writing: go-yaml v3's encoder layout ([`emit`]).
+//! Writing: go-yaml v3's encoder layout (`emit`).
 //!
-//! The parser is our own ([`parse`]); `docs/decisions/0001-yaml-parser.md` says why.
+//! The parser is our own (`parse`); `docs/decisions/0001-yaml-parser.md` says why.
 
 mod emit;
 mod parse;
