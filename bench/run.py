@@ -100,7 +100,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--psd", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "psd"))
     ap.add_argument("--sops", default=shutil.which("sops") or os.path.join(ROOT, ".venv", "bin", "sops"))
-    ap.add_argument("--rops", default=shutil.which("rops") or "/work/tools/bin/rops")
+    ap.add_argument("--rops", default=shutil.which("rops"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=None, help="write results as JSON here")
     args = ap.parse_args()

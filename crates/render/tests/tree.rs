@@ -47,7 +47,8 @@ fn tool(env: &str, name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .or_else(|| {
-            let venv = PathBuf::from("/work/venv/bin").join(name);
+            let venv =
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin")).join(name);
             venv.is_file().then_some(venv)
         })
 }

@@ -41,7 +41,7 @@ fn vectors() -> Option<PathBuf> {
     None
 }
 
-/// The real sops binary (`PSD_SOPS`, then PATH, then /work/venv), or `None` (loud skip;
+/// The real sops binary (`PSD_SOPS`, then PATH, then the repo's .venv from .ci/run), or `None` (loud skip;
 /// a failure under `CI=true`).
 fn sops() -> Option<PathBuf> {
     let mut candidates = Vec::new();
@@ -51,7 +51,10 @@ fn sops() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("PATH") {
         candidates.extend(std::env::split_paths(&path).map(|d| d.join("sops")));
     }
-    candidates.push(PathBuf::from("/work/venv/bin/sops"));
+    candidates.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../.venv/bin/sops"
+    )));
     if let Some(p) = candidates.into_iter().find(|p| p.is_file()) {
         return Some(p);
     }
