@@ -515,33 +515,16 @@ pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ClusterConfig)).unwrap_or_default()
 }
 
-/// A DNS-1123 label: 1–63 of `a-z0-9-`, starting and ending alphanumeric.
+/// A DNS-1123 label: 1–63 of `a-z0-9-`, starting and ending alphanumeric
+/// (the rule of [`crate::names::validate_dns_label`]).
 pub fn validate_label(s: &str) -> Result<(), String> {
-    let ok = !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{s}` is not a DNS-1123 label (1-63 characters of a-z, 0-9 and '-', starting and \
-             ending with a letter or digit)"
-        ))
-    }
+    crate::names::validate_dns_label("DNS-1123 label", s).map_err(|e| e.to_string())
 }
 
-/// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
+/// A DNS-1123 subdomain: dot-separated labels, at most 253 characters
+/// (the rule of [`crate::names::validate_dns_subdomain`]).
 pub fn validate_subdomain(s: &str) -> Result<(), String> {
-    if s.is_empty() || s.len() > 253 || s.split('.').any(|l| validate_label(l).is_err()) {
-        return Err(format!(
-            "`{s}` is not a DNS-1123 subdomain (lower-case labels of a-z, 0-9 and '-' joined by \
-             dots, at most 253 characters)"
-        ));
-    }
-    Ok(())
+    crate::names::validate_dns_subdomain("DNS-1123 subdomain", s).map_err(|e| e.to_string())
 }
 
 /// A DNS zone: a DNS-1123 subdomain with at least two labels and a non-numeric top label.
@@ -560,22 +543,12 @@ pub fn validate_domain(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An email address as ACME accepts it: `local@domain` with a plain ASCII local part.
+/// An email address as ACME accepts it: the rule of [`crate::names::validate_email`], with a
+/// domain that is a DNS zone ([`validate_domain`]).
 pub fn validate_email(s: &str) -> Result<(), String> {
-    let bad = || format!("`{s}` is not an email address like admin@example.org");
-    let (local, domain) = s.split_once('@').ok_or_else(bad)?;
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..");
-    if !local_ok || validate_domain(domain).is_err() {
-        return Err(bad());
-    }
-    Ok(())
+    crate::names::validate_email("email address", s).map_err(|e| e.to_string())?;
+    let domain = s.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    validate_domain(domain).map_err(|e| format!("`{s}` is not a usable email address: {e}"))
 }
 
 /// A Kubernetes quantity for a volume size: a positive decimal number with an optional binary
