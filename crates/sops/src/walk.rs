@@ -17,6 +17,10 @@ use crate::mac::Mac;
 use crate::rules::SelectionRule;
 use crate::tree::{Branch, Comment, Key, Tree, Value};
 
+/// From this many bytes on, a value's MAC is computed on a second thread while it is
+/// encrypted (below it, starting a thread costs more than it saves).
+const PARALLEL_MAC_MIN: usize = 1 << 20;
+
 /// Something worth telling the user that did not stop the operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -164,18 +168,34 @@ impl<'a> Walker<'a> {
             }
             leaf => {
                 let selected = self.selected(false);
+                let hashed = !self.mac_only_encrypted || selected;
                 let Some((datatype, bytes)) = cipher::to_bytes(leaf) else {
                     return Ok(());
                 };
-                if !self.mac_only_encrypted || selected {
-                    self.mac.update(&bytes);
+                if !selected || bytes.is_empty() {
+                    if hashed {
+                        self.mac.update(&bytes);
+                    }
+                    return Ok(());
                 }
-                if selected && !bytes.is_empty() {
-                    let aad = self.aad();
-                    let enc = self.key.encrypt(&bytes, aad.as_bytes(), datatype);
-                    zeroize_value(leaf);
-                    *leaf = Value::Str(enc);
-                }
+                let aad = self.aad();
+                let (key, mac) = (&mut self.key, &mut self.mac);
+                let enc = if hashed && bytes.len() >= PARALLEL_MAC_MIN {
+                    // SHA-512 and AES-GCM over a large value take about as long each: hash on
+                    // a second thread while this one encrypts (both only read `bytes`).
+                    std::thread::scope(|s| {
+                        s.spawn(|| mac.update(&bytes));
+                        key.encrypt(&bytes, aad.as_bytes(), datatype)
+                    })
+                } else {
+                    if hashed {
+                        mac.update(&bytes);
+                    }
+                    key.encrypt(&bytes, aad.as_bytes(), datatype)
+                };
+                drop(bytes);
+                zeroize_value(leaf);
+                *leaf = Value::Str(enc);
                 Ok(())
             }
         }

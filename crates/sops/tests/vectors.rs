@@ -88,7 +88,7 @@ fn kat_types_cipher_and_mac() {
         // And back: decrypt to a typed value whose byte form is the plaintext.
         let value = cipher::decrypt_value(&key, enc, aad).unwrap();
         let (t, bytes) = cipher::to_bytes(&value).unwrap();
-        assert_eq!(bytes.as_slice(), plaintext.as_bytes());
+        assert_eq!(&*bytes, plaintext.as_bytes());
         assert_eq!(
             t,
             if datatype == "comment" {
