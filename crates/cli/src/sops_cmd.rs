@@ -15,10 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use psd_sops::age::Recipient;
-use psd_sops::api::{self, DecryptOptions, EncryptOptions};
+use psd_sops::api::{self, DecryptOptions};
 use psd_sops::config::{self, SopsConfig};
 use psd_sops::error::exit;
-use psd_sops::rules::{RuleContext, SelectionRule};
 use psd_sops::{Error, Format, Identities, StoreOptions};
 use zeroize::Zeroizing;
 
@@ -298,55 +297,24 @@ fn write_output(io: &IoArgs, data: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The six selection-rule fields: the creation rule's, each replaced by its flag if given.
-/// More than one set (from flags, the config or both) is sops' exit 8.
-fn selection_rule(
-    args: &EncryptArgs,
-    rule: Option<&config::CreationRule>,
-) -> Result<Option<SelectionRule>, Failure> {
-    let cfg = |f: fn(&config::CreationRule) -> &Option<String>| rule.and_then(|r| f(r).clone());
-    let fields: [(&str, &Option<String>, Option<String>); 6] = [
-        (
-            "encrypted_suffix",
-            &args.encrypted_suffix,
-            cfg(|r| &r.encrypted_suffix),
-        ),
-        (
-            "unencrypted_suffix",
-            &args.unencrypted_suffix,
-            cfg(|r| &r.unencrypted_suffix),
-        ),
-        (
-            "encrypted_regex",
-            &args.encrypted_regex,
-            cfg(|r| &r.encrypted_regex),
-        ),
-        (
-            "unencrypted_regex",
-            &args.unencrypted_regex,
-            cfg(|r| &r.unencrypted_regex),
-        ),
-        (
-            "encrypted_comment_regex",
-            &args.encrypted_comment_regex,
-            cfg(|r| &r.encrypted_comment_regex),
-        ),
-        (
-            "unencrypted_comment_regex",
-            &args.unencrypted_comment_regex,
-            cfg(|r| &r.unencrypted_comment_regex),
-        ),
-    ];
-    let chosen: Vec<(&str, String)> = fields
-        .iter()
-        .filter_map(|(name, flag, conf)| {
-            (*flag).clone().or_else(|| conf.clone()).map(|v| (*name, v))
-        })
-        .collect();
-    Ok(SelectionRule::from_fields(
-        chosen.iter().map(|(n, v)| (*n, v.as_str())),
-        RuleContext::Cli,
-    )?)
+/// sops' encrypt flags as the library takes them.
+fn encrypt_flags(args: &EncryptArgs) -> Result<config::EncryptFlags, Failure> {
+    Ok(config::EncryptFlags {
+        age: args.age.as_deref().map(Recipient::parse_list).transpose()?,
+        selection: [
+            ("encrypted_suffix", &args.encrypted_suffix),
+            ("unencrypted_suffix", &args.unencrypted_suffix),
+            ("encrypted_regex", &args.encrypted_regex),
+            ("unencrypted_regex", &args.unencrypted_regex),
+            ("encrypted_comment_regex", &args.encrypted_comment_regex),
+            ("unencrypted_comment_regex", &args.unencrypted_comment_regex),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.clone().map(|v| (name, v)))
+        .collect(),
+        mac_only_encrypted: args.mac_only_encrypted,
+        shamir_threshold: Some(args.shamir_secret_sharing_threshold).filter(|t| *t != 0),
+    })
 }
 
 fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
@@ -364,48 +332,14 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
 
     let cfg = load_config(io)?;
     // sops matches path_regex against the absolute path of the file, or the override as given.
-    let rule = match &cfg {
-        Some(c) if c.has_creation_rules() => {
-            let match_path = match (&io.filename_override, path) {
-                (Some(o), _) => o.clone(),
-                (None, Some(p)) => std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
-                (None, None) => PathBuf::new(),
-            };
-            match c.rule_for(&match_path) {
-                Ok(r) => Some(r),
-                // Keys on the command line make a missing rule harmless, as in sops.
-                Err(Error::NoMatchingCreationRule { .. }) if args.age.is_some() => None,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        _ => None,
+    let match_path = match (&io.filename_override, path) {
+        (Some(o), _) => o.clone(),
+        (None, Some(p)) => std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
+        (None, None) => PathBuf::new(),
     };
-
-    let key_groups: Vec<Vec<Recipient>> = match (&args.age, rule) {
-        (Some(list), _) => vec![Recipient::parse_list(list)?],
-        (None, Some(r)) => r
-            .age_recipients()
-            .iter()
-            .map(|g| g.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>())
-            .collect::<Result<_, Error>>()?,
-        (None, None) => {
-            return Err(Failure::new(
-                exit::GENERIC,
-                "config file not found, or has no creation rules, and no keys provided through command line options: pass --age age1... (or set SOPS_AGE_RECIPIENTS), or add a creation rule with age recipients to .sops.yaml",
-            ));
-        }
-    };
-    let shamir_threshold = match args.shamir_secret_sharing_threshold {
-        0 => rule.map(|r| r.shamir_threshold).filter(|t| *t != 0),
-        n => Some(n),
-    };
-    let opts = EncryptOptions {
-        key_groups,
-        shamir_threshold,
-        rule: selection_rule(&args, rule)?,
-        mac_only_encrypted: args.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted),
-        store: store_options(cfg.as_ref(), io.indent)?,
-    };
+    let flags = encrypt_flags(&args)?;
+    let mut opts = config::encrypt_options(cfg.as_ref(), &match_path, &flags)?;
+    opts.store = store_options(cfg.as_ref(), io.indent)?;
 
     let tree = Zeroizing::new(psd_sops::store_for(in_fmt, opts.store).load_plain(&plain)?);
     drop(plain);
@@ -499,38 +433,27 @@ mod tests {
     }
 
     #[test]
-    fn rule_flags_override_config_per_field() {
+    fn rule_flags_reach_the_library() {
+        let f = encrypt_flags(&enc(&[
+            "--encrypted-regex",
+            "^b$",
+            "--mac-only-encrypted",
+            "f",
+        ]))
+        .unwrap();
+        assert_eq!(f.selection, vec![("encrypted_regex", "^b$".to_owned())]);
+        assert!(f.mac_only_encrypted && f.age.is_none() && f.shamir_threshold.is_none());
+        let f = encrypt_flags(&enc(&["--shamir-secret-sharing-threshold", "2", "f"])).unwrap();
+        assert_eq!(f.shamir_threshold, Some(2));
+        // Per-field override and conflicts are the library's (config::encrypt_options tests).
         let cfg = SopsConfig::parse(
             Path::new("/tmp/.sops.yaml"),
-            b"creation_rules:\n  - age: age1x\n    encrypted_regex: ^a$\n",
+            b"creation_rules:\n  - age: age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406\n    encrypted_regex: ^a$\n",
         )
         .unwrap();
-        let rule = cfg.rule_for(Path::new("/tmp/f.yaml")).unwrap();
-        // Same field: the flag wins.
-        let r = selection_rule(&enc(&["--encrypted-regex", "^b$", "f"]), Some(rule)).unwrap();
-        assert_eq!(r.unwrap().pattern(), "^b$");
-        // No flag: the config's rule.
-        let r = selection_rule(&enc(&["f"]), Some(rule)).unwrap();
-        assert_eq!(r.unwrap().name(), "encrypted_regex");
-        // Another field: conflict, exit 8 as in sops.
-        let e = selection_rule(&enc(&["--unencrypted-regex", "^b$", "f"]), Some(rule))
-            .err()
-            .unwrap();
-        assert_eq!(e.code, exit::CONFLICTING_PARAMETERS);
-        // Two flags: exit 8.
-        let e = selection_rule(
-            &enc(&[
-                "--unencrypted-regex",
-                "^b$",
-                "--encrypted-suffix",
-                "_x",
-                "f",
-            ]),
-            None,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(e.code, exit::CONFLICTING_PARAMETERS);
+        let f = encrypt_flags(&enc(&["--unencrypted-regex", "^b$", "f"])).unwrap();
+        let e = config::encrypt_options(Some(&cfg), Path::new("/tmp/f.yaml"), &f).unwrap_err();
+        assert_eq!(Failure::from(e).code, exit::CONFLICTING_PARAMETERS);
     }
 
     #[test]

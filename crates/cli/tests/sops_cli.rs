@@ -482,6 +482,13 @@ fn sops_yaml_creation_rules() {
     // A file no rule matches: both tools refuse it the same way.
     let other = env.write("other.yaml", b"a: 1\n");
     same_exit(&env, &["encrypt", other.to_str().unwrap()], 1, None);
+    // ... also when --age names recipients: sops still wants a matching rule.
+    same_exit(
+        &env,
+        &["encrypt", "--age", &env.recipient, other.to_str().unwrap()],
+        1,
+        None,
+    );
     // A rule flag that conflicts with the config's rule.
     same_exit(
         &env,

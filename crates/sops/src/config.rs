@@ -16,7 +16,10 @@
 //! any unknown key, but a matching rule whose key groups end up without an age recipient is
 //! refused with [`Error::OnlyAgeSupported`]. Recipients are kept as strings here.
 
+use crate::age::Recipient;
+use crate::api::EncryptOptions;
 use crate::error::Error;
+use crate::rules::{RuleContext, SelectionRule};
 use crate::store::StoreOptions;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -174,6 +177,80 @@ impl CreationRule {
         .filter(|f| f.is_some())
         .count()
     }
+}
+
+/// What the command line adds to `.sops.yaml` for one encryption (sops' flags). Everything
+/// left at its default defers to the creation rule.
+#[derive(Clone, Debug, Default)]
+pub struct EncryptFlags {
+    /// `--age` / `SOPS_AGE_RECIPIENTS`: one key group that replaces the rule's keys entirely.
+    pub age: Option<Vec<Recipient>>,
+    /// The selection-rule flags given, as `(metadata name, value)` pairs such as
+    /// `("encrypted_regex", "^data$")`; each replaces the rule's field of that name.
+    pub selection: Vec<(&'static str, String)>,
+    /// `--mac-only-encrypted` (adds to the rule's `mac_only_encrypted`).
+    pub mac_only_encrypted: bool,
+    /// `--shamir-secret-sharing-threshold` (replaces the rule's `shamir_threshold`).
+    pub shamir_threshold: Option<usize>,
+}
+
+/// The options `sops encrypt` would use for `file` (spec 11): the creation rule of `config`
+/// that matches `file` (pass the file's absolute path, or a `--filename-override` as given),
+/// overridden by `flags`, and the config's `stores:` layout.
+///
+/// As in sops, a config with creation rules but none matching `file` is an error even when
+/// `flags.age` names recipients; a config without `creation_rules` counts as no config. With
+/// neither flags nor a rule naming recipients the result is [`Error::NoKeysProvided`]. More
+/// than one selection rule (flags and rule fields merged per field) is
+/// [`Error::ConflictingRules`].
+pub fn encrypt_options(
+    config: Option<&SopsConfig>,
+    file: &Path,
+    flags: &EncryptFlags,
+) -> Result<EncryptOptions, Error> {
+    let rule = match config {
+        Some(c) if c.has_creation_rules() => Some(c.rule_for(file)?),
+        _ => None,
+    };
+    let key_groups: Vec<Vec<Recipient>> = match (&flags.age, rule) {
+        (Some(recipients), _) => vec![recipients.clone()],
+        (None, Some(r)) => r
+            .age_recipients()
+            .iter()
+            .map(|g| g.iter().map(|s| s.parse()).collect::<Result<Vec<_>, _>>())
+            .collect::<Result<_, Error>>()?,
+        (None, None) => return Err(Error::NoKeysProvided),
+    };
+    let shamir_threshold = flags
+        .shamir_threshold
+        .filter(|t| *t != 0)
+        .or_else(|| rule.map(|r| r.shamir_threshold).filter(|t| *t != 0));
+    let mut fields: Vec<(&'static str, String)> = rule
+        .map(|r| {
+            r.selection_fields()
+                .into_iter()
+                .map(|(n, v)| (n, v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (name, value) in &flags.selection {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name, value.clone()));
+    }
+    let selection = SelectionRule::from_fields(
+        fields.iter().map(|(n, v)| (*n, v.as_str())),
+        RuleContext::Cli,
+    )?;
+    Ok(EncryptOptions {
+        key_groups,
+        shamir_threshold,
+        rule: selection,
+        mac_only_encrypted: flags.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted),
+        store: match config {
+            Some(c) => c.store_options()?,
+            None => StoreOptions::default(),
+        },
+    })
 }
 
 impl SopsConfig {

@@ -120,6 +120,11 @@ pub enum Error {
         /// The regex compiler's message.
         message: String,
     },
+    /// Encrypting with no recipients: no `--age` and no `.sops.yaml` creation rule.
+    #[error(
+        "config file not found, or has no creation rules, and no keys provided through command line options: pass --age age1... (or set SOPS_AGE_RECIPIENTS), or add a creation rule with age recipients to .sops.yaml"
+    )]
+    NoKeysProvided,
     /// The matching creation rule names only non-age keys (PGP, KMS, Vault, ...).
     #[error("the creation rule of {} that matches this file has no age recipients ({kinds}): psd supports only age recipients; add an `age` key to the rule or pass --age", config.display())]
     OnlyAgeSupported {
@@ -352,6 +357,7 @@ impl Error {
             | Error::NoMatchingCreationRule { .. }
             | Error::ConflictingRuleSelection { .. }
             | Error::ConfigRegex { .. }
+            | Error::NoKeysProvided
             | Error::OnlyAgeSupported { .. } => exit::GENERIC,
             Error::DuplicateSopsEntry
             | Error::SopsEntryNotMapping

@@ -195,3 +195,69 @@ fn vector_configs_parse() {
         }
     }
 }
+
+fn flags(age: Option<&str>, selection: &[(&'static str, &str)]) -> EncryptFlags {
+    EncryptFlags {
+        age: age.map(|a| Recipient::parse_list(a).unwrap()),
+        selection: selection
+            .iter()
+            .map(|(n, v)| (*n, (*v).to_owned()))
+            .collect(),
+        ..EncryptFlags::default()
+    }
+}
+
+#[test]
+fn encrypt_options_merge_rule_and_flags_like_sops() {
+    let c = cfg(&format!(
+        "stores:\n  yaml:\n    indent: 2\ncreation_rules:\n  - path_regex: ^k8s/\n    encrypted_regex: ^data$\n    mac_only_encrypted: true\n    shamir_threshold: 1\n    key_groups:\n      - age: [{A}]\n      - age: [{B}]\n"
+    ));
+    let file = Path::new("/repo/k8s/s.yaml");
+
+    // The rule alone: its groups, threshold, rule, MAC mode and store layout.
+    let o = encrypt_options(Some(&c), file, &EncryptFlags::default()).unwrap();
+    assert_eq!(o.key_groups.len(), 2);
+    assert_eq!(o.key_groups[1][0].to_string(), B);
+    assert_eq!(o.shamir_threshold, Some(1));
+    assert_eq!(o.rule.as_ref().map(|r| r.name()), Some("encrypted_regex"));
+    assert!(o.mac_only_encrypted);
+    assert_eq!(o.store.yaml_indent, 2);
+
+    // --age replaces every group; a flag replaces the rule's field of the same name.
+    let o = encrypt_options(
+        Some(&c),
+        file,
+        &flags(Some(A), &[("encrypted_regex", "^x$")]),
+    )
+    .unwrap();
+    assert_eq!(o.key_groups.len(), 1);
+    assert_eq!(o.rule.unwrap().pattern(), "^x$");
+
+    // A flag naming another selection rule conflicts with the rule's (sops exit 8).
+    let e = encrypt_options(
+        Some(&c),
+        file,
+        &flags(None, &[("unencrypted_regex", "^y$")]),
+    );
+    assert_eq!(e.unwrap_err().exit_code(), 8);
+
+    // No matching rule is an error even with --age (sops: exit 1).
+    let e = encrypt_options(
+        Some(&c),
+        Path::new("/repo/other.yaml"),
+        &flags(Some(A), &[]),
+    );
+    assert!(
+        matches!(e, Err(Error::NoMatchingCreationRule { .. })),
+        "{e:?}"
+    );
+
+    // No config and no keys; a config without creation_rules counts as none.
+    let e = encrypt_options(None, file, &EncryptFlags::default()).unwrap_err();
+    assert!(matches!(e, Error::NoKeysProvided));
+    assert_eq!(e.exit_code(), 1);
+    let bare = cfg("stores:\n  json:\n    indent: 2\n");
+    let o = encrypt_options(Some(&bare), Path::new("/x"), &flags(Some(A), &[])).unwrap();
+    assert_eq!(o.store.json_indent, Some(2));
+    assert!(o.rule.is_none());
+}
