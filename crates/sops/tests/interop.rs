@@ -91,6 +91,14 @@ fn ctx() -> Option<&'static Ctx> {
 
 impl Ctx {
     fn sops(&self, args: &[&str], file: &Path) -> Vec<u8> {
+        match self.try_sops(args, file) {
+            Ok(out) => out,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Runs sops; its output, or why it failed (exit code, stderr, input).
+    fn try_sops(&self, args: &[&str], file: &Path) -> Result<Vec<u8>, String> {
         let out = Command::new(&self.sops)
             .env_clear()
             .env("HOME", self.dir.path())
@@ -101,14 +109,15 @@ impl Ctx {
             .arg(file)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "sops {args:?} failed ({:?}): {}\ninput:\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&std::fs::read(file).unwrap_or_default()),
-        );
-        out.stdout
+        if !out.status.success() {
+            return Err(format!(
+                "sops {args:?} failed ({:?}): {}\ninput:\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&std::fs::read(file).unwrap_or_default()),
+            ));
+        }
+        Ok(out.stdout)
     }
 
     fn file(&self, ext: &str, data: &[u8]) -> tempfile::TempPath {
@@ -139,6 +148,11 @@ impl Rules {
             v.push(value.to_owned());
         }
         v
+    }
+
+    fn is_comment_rule(&self) -> bool {
+        self.rule
+            .is_some_and(|(_, name, _)| name.ends_with("comment_regex"))
     }
 
     fn options(&self, recipient: &Recipient) -> EncryptOptions {
@@ -385,17 +399,6 @@ impl YamlCase {
     }
 }
 
-/// A mapping somewhere inside a sequence.
-fn has_map_in_list(v: &Json) -> bool {
-    match v {
-        Json::Array(items) => items
-            .iter()
-            .any(|i| matches!(i, Json::Object(_)) || has_map_in_list(i)),
-        Json::Object(m) => m.values().any(has_map_in_list),
-        _ => false,
-    }
-}
-
 fn yaml_case() -> impl Strategy<Value = YamlCase> {
     (
         proptest::collection::vec(document(), 1..4),
@@ -577,24 +580,21 @@ fn ini_case() -> impl Strategy<Value = FlatCase> {
 // ---------------------------------------------------------------------------------------
 // The two directions.
 
-/// sops encrypts `plain` (as a file with extension `ext`), the library decrypts it.
-fn sops_to_psd(c: &Ctx, ext: &str, format: Format, plain: &[u8], rules: &Rules) -> Vec<u8> {
+/// sops encrypts `plain` (as a file with extension `ext`), the library decrypts it. `None`
+/// when neither the library nor sops itself can decrypt sops's file (see below).
+fn sops_to_psd(c: &Ctx, ext: &str, format: Format, plain: &[u8], rules: &Rules) -> Option<Vec<u8>> {
     let f = c.file(ext, plain);
-    // sops 3.11 takes the comment-regex flags only as global flags, before the subcommand.
+    // sops 3.11's `encrypt` subcommand has no comment-regex flags, and as global flags before
+    // it they are silently ignored; the old `--encrypt` form takes them.
     let flags = rules.flags();
-    let global = flags.first().is_some_and(|f| f.contains("comment"));
     let mut args = Vec::new();
-    if global {
-        args.extend(flags.iter().cloned());
+    if rules.is_comment_rule() {
+        args.push("--encrypt".to_owned());
+    } else {
+        args.push("encrypt".to_owned());
     }
-    args.extend([
-        "encrypt".to_owned(),
-        "--age".to_owned(),
-        c.recipient.to_string(),
-    ]);
-    if !global {
-        args.extend(flags);
-    }
+    args.extend(["--age".to_owned(), c.recipient.to_string()]);
+    args.extend(flags);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let enc = c.sops(&args, &f);
     let opts = DecryptOptions {
@@ -602,11 +602,22 @@ fn sops_to_psd(c: &Ctx, ext: &str, format: Format, plain: &[u8], rules: &Rules) 
         ..DecryptOptions::default()
     };
     match api::decrypt(&enc, format, &c.identities, &opts) {
-        Ok(d) => d.plain.to_vec(),
-        Err(e) => panic!(
-            "psd cannot decrypt sops' file: {e}\n{}",
-            String::from_utf8_lossy(&enc)
-        ),
+        Ok(d) => Some(d.plain.to_vec()),
+        Err(e) => {
+            // With a comment rule sops can write a file it cannot decrypt itself: go-yaml's
+            // writer puts the comments that open a mapping inside a sequence before the `-`,
+            // where go-yaml's reader attaches them to the sequence instead, so the rule selects
+            // other values on decryption than on encryption (sops 3.11 panics, "interface {}
+            // is int, not string"). We read such a file as sops does and fail too.
+            let ef = c.file(ext, &enc);
+            if rules.is_comment_rule() && c.try_sops(&["decrypt"], &ef).is_err() {
+                return None;
+            }
+            panic!(
+                "psd cannot decrypt sops' file: {e}\n{}",
+                String::from_utf8_lossy(&enc)
+            )
+        }
     }
 }
 
@@ -636,20 +647,11 @@ proptest! {
 
     #[test]
     fn yaml_both_directions(case in yaml_case()) {
-        // Known gap (issue 3): with a comment-based rule, a comment standing among the keys of a
-        // mapping inside a list can be attached by go-yaml to a different key than by our
-        // parser, so sops expects a value encrypted that we left clear and panics
-        // ("interface {} is int, not string"). Found by this property, e.g. a document
-        // `a: [{a: null, a_l: -601121046543}]` with `# sops:enc` comments and
-        // encrypted_comment_regex. Excluded here until the attachment rule is fixed.
-        let comment_rule = case
-            .rules
-            .rule
-            .is_some_and(|(_, name, _)| name.ends_with("comment_regex"));
-        prop_assume!(!(comment_rule && case.docs.iter().any(|d| d.values().any(has_map_in_list))));
         let Some(c) = ctx() else { return Ok(()) };
         let plain = case.text();
-        case.check(&sops_to_psd(c, "yaml", Format::Yaml, plain.as_bytes(), &case.rules))?;
+        if let Some(d) = sops_to_psd(c, "yaml", Format::Yaml, plain.as_bytes(), &case.rules) {
+            case.check(&d)?;
+        }
         case.check(&psd_to_sops(c, "yaml", Format::Yaml, plain.as_bytes(), &case.rules))?;
     }
 
@@ -657,7 +659,7 @@ proptest! {
     fn json_both_directions(case in json_case()) {
         let Some(c) = ctx() else { return Ok(()) };
         let plain = case.text();
-        case.check(&sops_to_psd(c, "json", Format::Json, &plain, &case.rules))?;
+        case.check(&sops_to_psd(c, "json", Format::Json, &plain, &case.rules).unwrap())?;
         case.check(&psd_to_sops(c, "json", Format::Json, &plain, &case.rules))?;
     }
 
@@ -665,7 +667,7 @@ proptest! {
     fn dotenv_both_directions(case in dotenv_case()) {
         let Some(c) = ctx() else { return Ok(()) };
         let plain = case.dotenv_text();
-        case.check_dotenv(&sops_to_psd(c, "env", Format::Dotenv, plain.as_bytes(), &case.rules))?;
+        case.check_dotenv(&sops_to_psd(c, "env", Format::Dotenv, plain.as_bytes(), &case.rules).unwrap())?;
         case.check_dotenv(&psd_to_sops(c, "env", Format::Dotenv, plain.as_bytes(), &case.rules))?;
     }
 
@@ -673,7 +675,7 @@ proptest! {
     fn ini_both_directions(case in ini_case()) {
         let Some(c) = ctx() else { return Ok(()) };
         let plain = case.ini_text();
-        case.check_ini(&sops_to_psd(c, "ini", Format::Ini, plain.as_bytes(), &case.rules))?;
+        case.check_ini(&sops_to_psd(c, "ini", Format::Ini, plain.as_bytes(), &case.rules).unwrap())?;
         case.check_ini(&psd_to_sops(c, "ini", Format::Ini, plain.as_bytes(), &case.rules))?;
     }
 
@@ -681,7 +683,7 @@ proptest! {
     fn binary_both_directions(data in proptest::collection::vec(any::<u8>(), 1..300)) {
         let Some(c) = ctx() else { return Ok(()) };
         let rules = Rules { rule: None, mac_only_encrypted: false };
-        prop_assert_eq!(&sops_to_psd(c, "bin", Format::Binary, &data, &rules), &data);
+        prop_assert_eq!(&sops_to_psd(c, "bin", Format::Binary, &data, &rules).unwrap(), &data);
         prop_assert_eq!(&psd_to_sops(c, "bin", Format::Binary, &data, &rules), &data);
     }
 }
@@ -825,7 +827,7 @@ fn property_3_through_sops() {
             let want: Json = serde_saphyr::from_str(&plain).unwrap();
             for out in [
                 psd_to_sops(c, "yaml", Format::Yaml, plain.as_bytes(), &rules),
-                sops_to_psd(c, "yaml", Format::Yaml, plain.as_bytes(), &rules),
+                sops_to_psd(c, "yaml", Format::Yaml, plain.as_bytes(), &rules).unwrap(),
             ] {
                 let got: Json = serde_saphyr::from_str(std::str::from_utf8(&out).unwrap()).unwrap();
                 prop_assert_eq!(&got, &want);

@@ -251,58 +251,59 @@ impl Emitter {
     ) -> Result<(), Error> {
         match v {
             Value::Map(m) if m.iter().any(|i| matches!(i.key, Key::Name(_))) => {
-                // Comments before the first key go before the dash (go-yaml writes the first
-                // key's head comment there).
+                let items: Vec<&Item> = m.iter().collect();
                 let first = m
                     .iter()
                     .position(|i| matches!(i.key, Key::Name(_)))
                     .unwrap_or(0);
-                let mut lead_end = first;
-                // An inline comment directly before the first key stays with it.
-                if first > 0 && matches!(&m[first - 1].key, Key::Comment(c) if c.inline) {
-                    lead_end = first - 1;
-                }
-                for it in &m[..lead_end] {
-                    if let Key::Comment(c) = &it.key {
-                        self.comment_line(indent, c);
-                    }
-                }
+                // An inline comment directly before the first key stays at the end of its line
+                // (not after `{}`/`[]`, see `map_body`).
+                let fits = !matches!(&m[first].value, Value::Map(x) if x.is_empty())
+                    && !matches!(&m[first].value, Value::List(x) if x.is_empty());
+                let lead_end = match first.checked_sub(1).map(|p| &m[p].key) {
+                    Some(Key::Comment(c)) if c.inline && fits => first - 1,
+                    _ => first,
+                };
                 self.pad(indent);
                 self.out.push('-');
                 if let Some(c) = inline {
                     self.out.push_str(" #");
                     self.out.push_str(&c.text);
                     self.out.push('\n');
-                    let items: Vec<&Item> = m[lead_end..].iter().collect();
+                    return self.map_body(&items, indent + 2, None);
+                }
+                if lead_end > 0 {
+                    // Comments before the first key: a bare dash, then the comments on their own
+                    // lines at the mapping's indentation. go-yaml reads them as head comments of
+                    // the first key, so sops keeps them inside the mapping. (go-yaml's own writer
+                    // puts them before the dash, where its reader takes them as comments of the
+                    // sequence: sops cannot read back its own output in that case.)
+                    self.out.push('\n');
                     return self.map_body(&items, indent + 2, None);
                 }
                 self.out.push(' ');
-                let items: Vec<&Item> = m[lead_end..].iter().collect();
                 self.map_body(&items, indent + 2, Some(()))
             }
             Value::List(l) if l.iter().any(|v| !matches!(v, Value::Comment(_))) => {
-                let first = l
-                    .iter()
-                    .position(|v| !matches!(v, Value::Comment(_)))
-                    .unwrap_or(0);
-                for c in &l[..first] {
-                    if let Value::Comment(c) = c {
-                        self.comment_line(indent, c);
-                    }
-                }
                 self.pad(indent);
                 self.out.push('-');
                 if let Some(c) = inline {
                     self.out.push_str(" #");
                     self.out.push_str(&c.text);
                     self.out.push('\n');
-                    return self.seq_body(&l[first..], indent + 2);
+                    return self.seq_body(l, indent + 2);
+                }
+                if matches!(l.first(), Some(Value::Comment(_))) {
+                    // Comments before the first element: a bare dash, then the comments and
+                    // elements on their own lines (as for a mapping above), so that they stay in
+                    // the nested sequence.
+                    self.out.push('\n');
+                    return self.seq_body(l, indent + 2);
                 }
                 self.out.push(' ');
                 // First element on the dash's line, the rest aligned under it.
-                let rest = &l[first..];
-                self.seq_item_inline(&rest[0], indent + 2)?;
-                self.seq_body(&rest[1..], indent + 2)
+                self.seq_item_inline(&l[0], indent + 2)?;
+                self.seq_body(&l[1..], indent + 2)
             }
             Value::List(l) if !l.is_empty() => {
                 // Only comments.

@@ -429,6 +429,10 @@ impl<'a> Parser<'a> {
             return;
         }
         self.assigned = true;
+        if next_col.is_none() && self.eof() {
+            self.assign_pending_at_end();
+            return;
+        }
         let d = next_col.unwrap_or(0);
         let closing: Vec<usize> = (0..self.stack.len())
             .rev()
@@ -469,6 +473,53 @@ impl<'a> Parser<'a> {
                     prev = Some((p.col, depth));
                 }
                 None => to_target = true,
+            }
+        }
+    }
+
+    /// Places the comments at the end of the stream, when every block closes. Observed go-yaml
+    /// v3 + sops 3.11 behaviour (go-yaml makes them foot comments; a dedented one is attached
+    /// where the scanner puts the end of the block whose indentation equals its column):
+    /// * a comment at least as indented as the innermost block stays in it, after its last
+    ///   entry (in a sequence of scalars it is an element of the sequence);
+    /// * a less indented one goes to the innermost block whose indentation equals its column;
+    ///   if that block is a sequence, to the mapping that contains the sequence (go-yaml's
+    ///   sequence end carries no comments, the enclosing mapping's end takes them); if no block
+    ///   has that indentation, or the target is the root, it goes to the end of the root
+    ///   mapping;
+    /// * a following comment joins the previous one unless it is less indented than the
+    ///   innermost block and at another column (go-yaml starts a new comment block there);
+    ///   once one reaches the root, the rest do too.
+    fn assign_pending_at_end(&mut self) {
+        let Some(inner) = self.stack.len().checked_sub(1) else {
+            return;
+        };
+        let inner_indent = self.stack[inner].indent;
+        let target_for = |stack: &[Block], col: usize| -> Option<usize> {
+            if col >= inner_indent {
+                return Some(inner);
+            }
+            let i = (0..=inner).rev().find(|&i| stack[i].indent == col)?;
+            (0..=i).rev().find(|&j| !stack[j].seq)
+        };
+        let mut group: Option<(usize, Option<usize>)> = None; // (start column, target)
+        for p in &mut self.pending {
+            let target = match group {
+                Some((start, t)) if !(p.col < inner_indent && p.col != start) => t,
+                _ => {
+                    let mut t = target_for(&self.stack, p.col);
+                    // Blocks close innermost first: never go back inward.
+                    if let (Some((_, prev)), Some(x)) = (group, t) {
+                        t = prev.map(|pd| x.min(pd));
+                    }
+                    group = Some((p.col, t));
+                    t
+                }
+            };
+            // The root's end (depth 0) is where `document` puts what is left.
+            match target {
+                Some(d) if d > 0 => p.depth = Some(d),
+                _ => break,
             }
         }
     }
@@ -529,9 +580,13 @@ impl<'a> Parser<'a> {
         if self.at_eol() {
             // The value (if any) is on the following lines.
             if ctx != Ctx::MapValue
-                && let Some(c) = line_comment.take()
+                && let Some(mut c) = line_comment.take()
             {
-                // `- # c` / `--- # c`: the comment leads the following node.
+                // `- # c` / `--- # c`: the comment leads the following node. go-yaml gives a
+                // lone `-` no line comment: it is a head comment of what follows.
+                if ctx == Ctx::SeqItem {
+                    c.inline = false;
+                }
                 let col = self.col();
                 self.pending.push(Pending {
                     comment: c,
