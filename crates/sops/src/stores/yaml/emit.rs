@@ -437,6 +437,7 @@ fn string_style(s: &str, simple_key: bool) -> StrStyle {
     style
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct Analysis {
     multiline: bool,
     block_plain_allowed: bool,
@@ -454,6 +455,36 @@ fn is_break(c: char) -> bool {
 
 /// go-yaml's `yaml_emitter_analyze_scalar` (block context, unicode on).
 fn analyze(s: &str) -> Analysis {
+    analyze_simple(s).unwrap_or_else(|| analyze_scan(s))
+}
+
+/// The common case without a character-by-character scan: an ASCII word that starts with a
+/// letter or digit and has no spaces, breaks, `#` or `: ` (keys, names, base64, `ENC[...]`).
+/// [`analyze_scan`] gives every flag `true` (and `multiline` false) for such text; `None` means
+/// "not this shape".
+fn analyze_simple(s: &str) -> Option<Analysis> {
+    let b = s.as_bytes();
+    if !b.first()?.is_ascii_alphanumeric() {
+        return None;
+    }
+    let simple = b.iter().enumerate().all(|(i, &c)| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'.' | b'/' | b'+' | b'=' | b'-' | b',' | b'[' | b']'
+            )
+            || (c == b':' && matches!(b.get(i + 1), Some(n) if *n != b' ' && *n != b'\t'))
+    });
+    simple.then_some(Analysis {
+        multiline: false,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    })
+}
+
+/// go-yaml's `yaml_emitter_analyze_scalar`.
+fn analyze_scan(s: &str) -> Analysis {
     if s.is_empty() {
         return Analysis {
             multiline: false,
@@ -605,6 +636,31 @@ fn double_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut agrees with go-yaml's scan wherever it answers.
+        #[test]
+        fn simple_analysis_equals_scan(s in "[A-Za-z0-9_./+=,:#\\[\\] \t-]{0,12}") {
+            if let Some(a) = analyze_simple(&s) {
+                prop_assert_eq!(a, analyze_scan(&s));
+            }
+        }
+    }
+
+    #[test]
+    fn simple_analysis_answers_common_words() {
+        for s in [
+            "hunter2",
+            "ENC[AES256_GCM,data:YQ==,iv:Yg==,tag:Yw==,type:str]",
+            "a:b",
+        ] {
+            assert!(analyze_simple(s).is_some(), "{s}");
+        }
+        for s in ["", "a: b", "a:", "-x", "a b", "a#b"] {
+            assert!(analyze_simple(s).is_none(), "{s}");
+        }
+    }
 
     #[test]
     fn quoting_matches_go_yaml() {

@@ -78,9 +78,16 @@ pub(crate) fn parse_stream(src: &str) -> Result<Vec<Option<Node>>> {
         text = text.replace("\r\n", "\n").replace('\r', "\n");
     }
     // go-yaml's reader refuses control characters anywhere in the stream.
-    if let Some((i, _)) = text.char_indices().find(|&(_, c)| {
-        !matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
-    }) {
+    // Printable ASCII needs no decoding; anything else is checked as a char.
+    let ascii_ok = |c: u8| matches!(c, 0x9 | 0xA | 0xD | 0x20..=0x7E);
+    let bad = if text.bytes().all(ascii_ok) {
+        None
+    } else {
+        text.char_indices().find(|&(_, c)| {
+            !matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+        })
+    };
+    if let Some((i, _)) = bad {
         let p = Parser::new(&text);
         return Err(p.err_at(i, "control characters are not allowed"));
     }
@@ -117,6 +124,8 @@ struct Parser<'a> {
     src: &'a str,
     pos: usize,
     line_starts: Vec<usize>,
+    /// The line [`Parser::line_idx`] found last.
+    line_hint: std::cell::Cell<usize>,
     pending: Vec<Pending>,
     anchors: HashMap<String, Node>,
     alias_budget: usize,
@@ -150,6 +159,7 @@ impl<'a> Parser<'a> {
             src,
             pos: 0,
             line_starts,
+            line_hint: std::cell::Cell::new(0),
             pending: Vec::new(),
             anchors: HashMap::new(),
             alias_budget: ALIAS_BUDGET,
@@ -163,10 +173,25 @@ impl<'a> Parser<'a> {
     // ---- positions and errors ----
 
     fn line_idx(&self, pos: usize) -> usize {
-        match self.line_starts.binary_search(&pos) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        }
+        // Positions asked for mostly move forward line by line: try the last answer and the
+        // line after it before searching.
+        let hint = self.line_hint.get();
+        let within = |i: usize| {
+            self.line_starts.get(i).is_some_and(|&s| s <= pos)
+                && self.line_starts.get(i + 1).is_none_or(|&next| pos < next)
+        };
+        let i = if within(hint) {
+            hint
+        } else if within(hint + 1) {
+            hint + 1
+        } else {
+            match self.line_starts.binary_search(&pos) {
+                Ok(i) => i,
+                Err(i) => i - 1,
+            }
+        };
+        self.line_hint.set(i);
+        i
     }
 
     fn col_of(&self, pos: usize) -> usize {
