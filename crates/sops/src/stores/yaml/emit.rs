@@ -4,7 +4,7 @@
 //! multi-line strings, no line folding, comments as `#text` lines (inline ones at the end of
 //! the line they were on, as sops 3.13 does).
 
-use super::resolve::{is_base60_float, is_old_bool, resolve_plain};
+use super::resolve::{is_base60_float, is_old_bool, resolve_plain_typed};
 use crate::error::Error;
 use crate::gofmt::format_float_yaml;
 use crate::tree::{Branch, Comment, Item, Key, Value};
@@ -409,9 +409,8 @@ enum StrStyle {
 /// go-yaml v3: `encoder.stringv` picks plain/literal/double, then the emitter's
 /// `analyze_scalar` + `select_scalar_style` may fall back to single or double quotes.
 fn string_style(s: &str, simple_key: bool) -> StrStyle {
-    let can_plain = matches!(resolve_plain(s, false), Ok(Value::Str(_)))
-        && !is_base60_float(s)
-        && !is_old_bool(s);
+    let can_plain =
+        matches!(resolve_plain_typed(s, false), Ok(None)) && !is_base60_float(s) && !is_old_bool(s);
     let requested = if s.contains('\n') {
         StrStyle::Literal
     } else if can_plain {
@@ -467,12 +466,9 @@ fn analyze_simple(s: &str) -> Option<Analysis> {
     if !b.first()?.is_ascii_alphanumeric() {
         return None;
     }
+    // A table lookup per byte: a chain of range tests mispredicts on base64 text.
     let simple = b.iter().enumerate().all(|(i, &c)| {
-        c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'_' | b'.' | b'/' | b'+' | b'=' | b'-' | b',' | b'[' | b']'
-            )
+        WORD_BYTE[usize::from(c)]
             || (c == b':' && matches!(b.get(i + 1), Some(n) if *n != b' ' && *n != b'\t'))
     });
     simple.then_some(Analysis {
@@ -482,6 +478,22 @@ fn analyze_simple(s: &str) -> Option<Analysis> {
         block_allowed: true,
     })
 }
+
+/// Bytes that never change go-yaml's analysis after the first position.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'_' | b'.' | b'/' | b'+' | b'=' | b'-' | b',' | b'[' | b']'
+            );
+        c += 1;
+    }
+    t
+};
 
 /// go-yaml's `yaml_emitter_analyze_scalar`.
 fn analyze_scan(s: &str) -> Analysis {

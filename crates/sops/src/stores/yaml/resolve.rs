@@ -173,47 +173,56 @@ pub(crate) fn is_base60_float(s: &str) -> bool {
 
 /// Resolution of a plain (untagged, unquoted) scalar. `want_time` is set for `!!timestamp`.
 pub(crate) fn resolve_plain(text: &str, want_time: bool) -> Result<Value, ResolveError> {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Ok(Value::Null),
-        "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
-        ".nan" | ".NaN" | ".NAN" => return Ok(Value::Float(f64::NAN)),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Ok(Value::Float(f64::INFINITY));
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Ok(Value::Float(f64::NEG_INFINITY)),
-        "<<" => return Ok(Value::Str("<<".into())),
-        _ => {}
-    }
+    Ok(resolve_plain_typed(text, want_time)?.unwrap_or_else(|| Value::Str(text.to_string())))
+}
+
+/// [`resolve_plain`] without building the string: `Ok(None)` means the text stays a string.
+pub(crate) fn resolve_plain_typed(
+    text: &str,
+    want_time: bool,
+) -> Result<Option<Value>, ResolveError> {
+    Ok(Some(match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        ".nan" | ".NaN" | ".NAN" => Value::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Value::Float(f64::NEG_INFINITY),
+        "<<" => return Ok(None),
+        _ => return resolve_unreserved(text, want_time),
+    }))
+}
+
+fn resolve_unreserved(text: &str, want_time: bool) -> Result<Option<Value>, ResolveError> {
     let first = text.as_bytes()[0];
     match first {
         b'.' => {
             if let Some(f) = go_float(text) {
-                return Ok(Value::Float(f));
+                return Ok(Some(Value::Float(f)));
             }
         }
         b'0'..=b'9' | b'+' | b'-' => {
             if let Some(t) = parse_timestamp(text) {
-                return Ok(Value::Time(t));
+                return Ok(Some(Value::Time(t)));
             }
             let plain: String = text.chars().filter(|&c| c != '_').collect();
             match go_parse_int(&plain) {
-                IntParse::Int(i) => return Ok(Value::Int(i)),
+                IntParse::Int(i) => return Ok(Some(Value::Int(i))),
                 IntParse::Uint => return Err(ResolveError::Uint64),
                 IntParse::No => {}
             }
             if yaml_style_float(&plain)
                 && let Some(f) = go_float(&plain)
             {
-                return Ok(Value::Float(f));
+                return Ok(Some(Value::Float(f)));
             }
         }
         _ => {}
     }
     if want_time && let Some(t) = parse_timestamp(text) {
-        return Ok(Value::Time(t));
+        return Ok(Some(Value::Time(t)));
     }
-    Ok(Value::Str(text.to_string()))
+    Ok(None)
 }
 
 /// Go `strconv.ParseFloat` for the decimal forms that reach it here; `None` on syntax error
