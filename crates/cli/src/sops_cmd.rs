@@ -169,9 +169,9 @@ fn input_path(file: &Option<PathBuf>) -> Option<&Path> {
     file.as_deref().filter(|p| p.as_os_str() != "-")
 }
 
-/// Reads the whole input into a buffer that is wiped on drop.
-fn read_input(path: Option<&Path>) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let mut buf = Zeroizing::new(Vec::new());
+/// Reads the whole input (the caller wraps plaintext in `Zeroizing`; ciphertext needs no wipe).
+fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::new();
     match path {
         Some(p) => {
             if !p.exists() {
@@ -328,7 +328,7 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     }
     let name = name_for(io);
     let (in_fmt, out_fmt) = formats(io, name.as_deref());
-    let plain = read_input(path)?;
+    let plain = Zeroizing::new(read_input(path)?);
 
     let cfg = load_config(io)?;
     // sops matches path_regex against the absolute path of the file, or the override as given.

@@ -146,11 +146,7 @@ fn split_simple(s: &str) -> Option<[&str; 4]> {
     // so the greedy regex has exactly this match. One pass over the bytes, no substring search
     // (the data of a 10 MB binary file is 13 MB of base64).
     let rest = s.strip_prefix("ENC[AES256_GCM,data:")?;
-    let b64_run = |t: &str| {
-        t.bytes()
-            .position(|c| !B64_CHAR[usize::from(c)])
-            .unwrap_or(t.len())
-    };
+    let b64_run = |t: &str| crate::scan::run_until(t.as_bytes(), crate::scan::not_base64);
     let (data, r) = rest.split_at(b64_run(rest));
     let r = r.strip_prefix(",iv:")?;
     let (iv, r) = r.split_at(b64_run(r));
@@ -165,18 +161,6 @@ fn split_simple(s: &str) -> Option<[&str; 4]> {
     let groups = [data, iv, tag, datatype];
     (r == "]" && groups.iter().all(|g| !g.is_empty())).then_some(groups)
 }
-
-/// Bytes of the standard base64 alphabet, padding included.
-static B64_CHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=';
-        c += 1;
-    }
-    t
-};
 
 impl EncValue {
     /// Parses an `ENC[...]` string with sops' regular expression and base64 rules.

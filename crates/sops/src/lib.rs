@@ -31,6 +31,7 @@ pub mod keysource;
 pub mod mac;
 pub mod metadata;
 pub mod rules;
+mod scan;
 pub mod shamir;
 pub mod store;
 pub mod stores;
