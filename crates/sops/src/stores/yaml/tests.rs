@@ -66,6 +66,50 @@ fn sops() -> Option<PathBuf> {
     None
 }
 
+/// Real sops with the 3.11 vector key, run with `--config` naming that key's recipient, and a
+/// scratch directory for its files. `None` (after the loud skip) without sops or vectors.
+struct SopsJudge {
+    sops: PathBuf,
+    key: PathBuf,
+    config: PathBuf,
+    tmp: PathBuf,
+}
+
+impl SopsJudge {
+    const PUBLIC: &str = "age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406";
+
+    fn new(name: &str) -> Option<Self> {
+        let key = vectors()?.join("generated-sops-3.11.0/key_a.txt");
+        let sops = sops()?;
+        let tmp = std::env::temp_dir().join(format!("psd-yaml-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let config = tmp.join("sops.yaml");
+        std::fs::write(
+            &config,
+            format!("creation_rules:\n  - age: {}\n", Self::PUBLIC),
+        )
+        .unwrap();
+        Some(Self {
+            sops,
+            key,
+            config,
+            tmp,
+        })
+    }
+
+    fn run(&self, args: &[&std::ffi::OsStr]) -> std::process::Output {
+        Command::new(&self.sops)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env("SOPS_AGE_KEY_FILE", &self.key)
+            .env_remove("SOPS_AGE_KEY")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -704,29 +748,15 @@ fn encrypted_leaves(v: &Value, out: &mut Vec<bool>) {
 /// when a comment opens a mapping inside a sequence: it writes the comment before the dash.)
 #[test]
 fn comment_rule_in_sequences_of_mappings_matches_sops() {
-    let Some(dir) = vectors() else { return };
-    let Some(sops) = sops() else { return };
-    let key = dir.join("generated-sops-3.11.0/key_a.txt");
-    let public = "age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406";
-    let tmp = std::env::temp_dir().join(format!("psd-yaml-comment-rule-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
-    let config = tmp.join("sops.yaml");
-    std::fs::write(&config, format!("creation_rules:\n  - age: {public}\n")).unwrap();
-    let run = |args: &[&std::ffi::OsStr]| {
-        Command::new(&sops)
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
-            .env("SOPS_AGE_KEY_FILE", &key)
-            .env_remove("SOPS_AGE_KEY")
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .output()
-            .unwrap()
+    let Some(judge) = SopsJudge::new("comment-rule") else {
+        return;
     };
+    let (key, tmp, public) = (&judge.key, &judge.tmp, SopsJudge::PUBLIC);
+    let run = |args: &[&std::ffi::OsStr]| judge.run(args);
     let mut opts = crate::api::EncryptOptions::new(vec![public.parse().unwrap()]);
     opts.rule =
         Some(crate::SelectionRule::from_name("encrypted_comment_regex", "sops:enc").unwrap());
-    let ids = crate::Identities::parse_key_file(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let ids = crate::Identities::parse_key_file(&std::fs::read_to_string(key).unwrap()).unwrap();
     let cases = [
         "a:\n    -\n        # sops:enc\n        a: null\n        a_l: -601121046543\n# x\na_: []\n",
         "l:\n    - x: 0\n    -\n      # sops:enc\n      a: 1\n      b: 2\n    - c: 3\n",
@@ -788,7 +818,7 @@ fn comment_rule_in_sequences_of_mappings_matches_sops() {
         };
         assert_eq!(data(&back), data(&want), "{src}");
     }
-    std::fs::remove_dir_all(&tmp).ok();
+    std::fs::remove_dir_all(tmp).ok();
 }
 
 fn collect_scalars(v: &Value, out: &mut Vec<Value>) {
@@ -1567,27 +1597,12 @@ proptest! {
                 prop_assume!(no_trailing_comment_after_collection(&i.value) || !ends_with_collection(&i.value));
             }
         }
-        let Some(dir) = vectors() else { return Ok(()) };
-        let Some(sops) = sops() else { return Ok(()) };
-        let key = dir.join("generated-sops-3.11.0/key_a.txt");
-        let tmp = std::env::temp_dir().join(format!("psd-yaml-sops-prop-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).unwrap();
+        let Some(judge) = SopsJudge::new("sops-prop") else { return Ok(()) };
+        let tmp = &judge.tmp;
         let plain = tmp.join("in.yaml");
-        let config = tmp.join("sops.yaml");
-        std::fs::write(&config, "creation_rules:\n  - age: age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406\n").unwrap();
         let st = store_indent(if two { 2 } else { 4 });
         std::fs::write(&plain, st.emit_plain(&tree).unwrap()).unwrap();
-        let run = |args: &[&std::ffi::OsStr]| {
-            Command::new(&sops)
-                .env("SOPS_DISABLE_VERSION_CHECK", "1")
-                .env("SOPS_AGE_KEY_FILE", &key)
-                .env_remove("SOPS_AGE_KEY")
-                .arg("--config")
-                .arg(&config)
-                .args(args)
-                .output()
-                .unwrap()
-        };
+        let run = |args: &[&std::ffi::OsStr]| judge.run(args);
         let enc = run(&["encrypt".as_ref(), "--input-type".as_ref(), "yaml".as_ref(), "--output-type".as_ref(), "yaml".as_ref(), plain.as_os_str()]);
         let text = std::fs::read_to_string(&plain).unwrap();
         prop_assert!(enc.status.success(), "sops encrypt failed: {}\n{}", String::from_utf8_lossy(&enc.stderr), text);
@@ -1598,7 +1613,7 @@ proptest! {
         let dec = run(&["decrypt".as_ref(), "--input-type".as_ref(), "yaml".as_ref(), "--output-type".as_ref(), "yaml".as_ref(), encfile.as_os_str()]);
         prop_assert!(dec.status.success(), "sops decrypt failed: {}", String::from_utf8_lossy(&dec.stderr));
         let back = store().load_plain(&dec.stdout).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-        std::fs::remove_dir_all(&tmp).ok();
+        std::fs::remove_dir_all(tmp).ok();
         prop_assert_eq!(without_inline(&back), without_inline(&tree), "ours:\n{}\nsops:\n{}", text, String::from_utf8_lossy(&dec.stdout));
     }
 }
