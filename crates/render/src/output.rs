@@ -437,48 +437,31 @@ mod recipients {
         yaml::to_yaml(&doc)
     }
 
-    /// The age recipients of the first `.sops.yaml` creation rule matching `*.enc.yaml`.
+    /// The age recipients of the `.sops.yaml` creation rule that sops would use for a
+    /// rendered Secret (`gitops/….enc.yaml` under the config's directory).
     pub(crate) fn from_sops_yaml(path: &Path, text: &str) -> Result<Vec<String>, RenderError> {
         let bad = |reason: String| RenderError::SopsConfig {
             path: path.to_owned(),
             reason,
         };
-        let doc: serde_json::Value =
-            serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let rules = doc["creation_rules"]
-            .as_array()
-            .ok_or_else(|| bad("no creation_rules list".into()))?;
-        let probe = "x/secret.enc.yaml";
-        for rule in rules {
-            let matches = match rule["path_regex"].as_str() {
-                Some(re) => regex::Regex::new(re)
-                    .map_err(|e| bad(format!("invalid path_regex: {e}")))?
-                    .is_match(probe),
-                None => true,
-            };
-            if !matches {
-                continue;
-            }
-            let list: Vec<String> = match &rule["age"] {
-                serde_json::Value::String(s) => s
-                    .split(',')
-                    .map(|r| r.trim().to_owned())
-                    .filter(|r| !r.is_empty())
-                    .collect(),
-                serde_json::Value::Array(a) => a
-                    .iter()
-                    .filter_map(|v| v.as_str().map(|s| s.trim().to_owned()))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if list.is_empty() {
-                return Err(bad(
-                    "the creation rule for *.enc.yaml has no age recipients".into(),
-                ));
-            }
-            return Ok(list);
+        let config = psd_sops::config::SopsConfig::parse(path, text.as_bytes())
+            .map_err(|e| bad(e.to_string()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let probe = std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.to_owned())
+            .join("gitops/secret.enc.yaml");
+        let rule = config.rule_for(&probe).map_err(|e| bad(e.to_string()))?;
+        match rule.age_recipients().as_slice() {
+            [group] if !group.is_empty() => Ok(group.clone()),
+            [] | [_] => Err(bad(
+                "the creation rule for *.enc.yaml has no age recipients".into(),
+            )),
+            _ => Err(bad(
+                "the creation rule for *.enc.yaml has several key groups (Shamir); psd render \
+                 encrypts to one group: list the recipients in one `age` field"
+                    .into(),
+            )),
         }
-        Err(bad("no creation rule matches *.enc.yaml".into()))
     }
 
     /// Finds (or in write mode creates) the recipients. `None` in check/dry-run mode when none
@@ -552,6 +535,42 @@ mod recipients {
         }
         text.push_str(&format!("/{entry}\n"));
         write_atomic(&path, text.as_bytes())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const A: &str = "age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406";
+        const B: &str = "age1s283pahn2yhszjxvx7qzl0aflq8zygm58rw0d87q6yjv7yrdl3zsc0ht2j";
+
+        fn read(text: &str) -> Result<Vec<String>, String> {
+            from_sops_yaml(Path::new("/repo/.sops.yaml"), text).map_err(|e| e.to_string())
+        }
+
+        #[test]
+        fn recipients_of_the_rule_sops_would_use() {
+            // What psd writes reads back.
+            let written = sops_yaml(&[A.to_owned(), B.to_owned()]).unwrap();
+            assert_eq!(read(&written).unwrap(), [A, B]);
+            // First matching rule, relative to the config's directory; a YAML list works.
+            let text = format!(
+                "creation_rules:\n  - path_regex: ^apps/\n    age: {B}\n  - path_regex: ^gitops/\n    age: [{A}]\n"
+            );
+            assert_eq!(read(&text).unwrap(), [A]);
+            // No rule for the Secrets, no age key, several groups, not YAML: each says so.
+            let e = read(&format!(
+                "creation_rules:\n  - path_regex: ^apps/\n    age: {A}\n"
+            ));
+            assert!(e.unwrap_err().contains("no matching creation rules"));
+            let e = read("creation_rules:\n  - pgp: ABCD\n").unwrap_err();
+            assert!(e.contains("age"), "{e}");
+            let groups = format!(
+                "creation_rules:\n  - key_groups:\n      - age: [{A}]\n      - age: [{B}]\n"
+            );
+            assert!(read(&groups).unwrap_err().contains("several key groups"));
+            assert!(read("creation_rules: [").is_err());
+        }
     }
 }
 
