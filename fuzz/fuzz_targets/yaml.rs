@@ -4,20 +4,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use psd_sops::{Format, StoreOptions, store_for};
+use psd_sops::Format;
 
-fuzz_target!(|data: &[u8]| {
-    let store = store_for(Format::Yaml, StoreOptions::default());
-    if let Ok((tree, metadata)) = store.load_encrypted(data) {
-        let _ = store.emit_encrypted(&tree, &metadata);
-    }
-    if let Ok(tree) = store.load_plain(data)
-        && let Ok(out) = store.emit_plain(&tree)
-        && let Err(e) = store.load_plain(&out)
-    {
-        panic!(
-            "emitted yaml does not load again: {e}\n{}",
-            String::from_utf8_lossy(&out)
-        );
-    }
-});
+fuzz_target!(|data: &[u8]| psd_fuzz::store_round_trip(Format::Yaml, data, true));
