@@ -205,13 +205,15 @@ impl ValueCipher {
         Self {
             key: key.clone(),
             gcm: AesGcm::<Aes256, U32>::new(GenericArray::from_slice(key.expose())),
-            pool: Zeroizing::new(vec![0u8; 32 * 128]),
-            used: usize::MAX,
+            // Filled on the first encryption: a cipher used only to decrypt needs no IVs.
+            pool: Zeroizing::new(Vec::new()),
+            used: 0,
         }
     }
 
     fn next_iv(&mut self) -> [u8; IV_LEN] {
         if self.used >= self.pool.len() {
+            self.pool.resize(IV_LEN * 128, 0);
             OsRng.fill_bytes(&mut self.pool);
             self.used = 0;
         }
@@ -365,15 +367,7 @@ pub fn decrypt_bytes(
     enc: &str,
     aad: &[u8],
 ) -> Result<(Zeroizing<Vec<u8>>, String), CipherError> {
-    let v = EncValue::parse(enc)?;
-    let mut buf = Zeroizing::new(v.data);
-    match v.iv.len() {
-        32 => open::<U32>(key, &v.iv, aad, &mut buf, &v.tag)?,
-        16 => open::<U16>(key, &v.iv, aad, &mut buf, &v.tag)?,
-        12 => open::<U12>(key, &v.iv, aad, &mut buf, &v.tag)?,
-        n => return Err(CipherError::IvLength(n)),
-    }
-    Ok((buf, v.datatype))
+    ValueCipher::new(key).decrypt(enc, aad)
 }
 
 /// The clear byte form of a leaf: borrowed from a string or bytes value (a large value is
@@ -487,11 +481,7 @@ pub fn encrypt_value(key: &DataKey, value: &Value, aad: &str) -> Option<String> 
 /// Decrypts an `ENC[...]` string into a typed value. An empty string decrypts to an empty
 /// string, as in sops.
 pub fn decrypt_value(key: &DataKey, enc: &str, aad: &str) -> Result<Value, CipherError> {
-    if enc.is_empty() {
-        return Ok(Value::Str(String::new()));
-    }
-    let (bytes, datatype) = decrypt_bytes(key, enc, aad.as_bytes())?;
-    from_bytes(&datatype, bytes)
+    ValueCipher::new(key).decrypt_value(enc, aad)
 }
 
 #[cfg(test)]
