@@ -478,7 +478,7 @@ pub fn decrypt(
     let plain = match &opts.extract {
         // Binary output is the `data` value itself: move it out instead of copying it.
         None if out_format == Format::Binary
-            && let Some(data) = take_binary_data(&mut dec.tree) =>
+            && let Some(data) = crate::stores::binary::take_data(&mut dec.tree) =>
         {
             data
         }
@@ -490,24 +490,6 @@ pub fn decrypt(
         metadata: dec.metadata,
         warnings: dec.warnings,
     })
-}
-
-/// The `data` string of a one-branch tree, moved out (what the binary store would emit).
-fn take_binary_data(tree: &mut Tree) -> Option<Zeroizing<Vec<u8>>> {
-    let [branch] = tree.branches.as_mut_slice() else {
-        return None;
-    };
-    let item = branch
-        .iter_mut()
-        .find(|i| i.key.name() == Some(crate::stores::binary::DATA_KEY))?;
-    match std::mem::replace(&mut item.value, Value::Null) {
-        Value::Bytes(b) => Some(Zeroizing::new(b)),
-        Value::Str(s) => Some(Zeroizing::new(s.into_bytes())),
-        other => {
-            item.value = other;
-            None
-        }
-    }
 }
 
 /// One component of an `--extract` path.

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::store::{Store, StoreOptions};
 use crate::stores::json::JsonStore;
 use crate::tree::{Item, Tree, Value};
+use zeroize::Zeroizing;
 
 /// The single key of a binary tree.
 pub const DATA_KEY: &str = "data";
@@ -27,6 +28,23 @@ impl BinaryStore {
                 json_indent: options.json_binary_indent,
                 ..options
             }),
+        }
+    }
+}
+
+/// What [`BinaryStore::emit_plain`] writes, moved out of the tree instead of copied (the
+/// `data` string of a one-branch tree); `None`, with the tree unchanged, for any other tree.
+pub(crate) fn take_data(tree: &mut Tree) -> Option<Zeroizing<Vec<u8>>> {
+    let [branch] = tree.branches.as_mut_slice() else {
+        return None;
+    };
+    let item = branch.iter_mut().find(|i| i.key.name() == Some(DATA_KEY))?;
+    match std::mem::replace(&mut item.value, Value::Null) {
+        Value::Bytes(b) => Some(Zeroizing::new(b)),
+        Value::Str(s) => Some(Zeroizing::new(s.into_bytes())),
+        other => {
+            item.value = other;
+            None
         }
     }
 }
