@@ -230,12 +230,8 @@ fn load_config(io: &IoArgs) -> Result<Option<SopsConfig>, Failure> {
     Ok(config::locate(io.config.as_deref(), &cwd)?)
 }
 
-/// Store options: `stores:` of the config, then `--indent` for YAML and JSON (as sops).
-fn store_options(cfg: Option<&SopsConfig>, indent: Option<i64>) -> Result<StoreOptions, Failure> {
-    let mut opts = match cfg {
-        Some(c) => c.store_options()?,
-        None => StoreOptions::default(),
-    };
+/// `--indent` on top of the config's store options, for YAML and JSON (as sops).
+fn with_indent(mut opts: StoreOptions, indent: Option<i64>) -> Result<StoreOptions, Failure> {
     if let Some(n) = indent {
         let bad = || {
             Failure::new(
@@ -339,7 +335,7 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     };
     let flags = encrypt_flags(&args)?;
     let mut opts = config::encrypt_options(cfg.as_ref(), &match_path, &flags)?;
-    opts.store = store_options(cfg.as_ref(), io.indent)?;
+    opts.store = with_indent(opts.store, io.indent)?;
 
     let tree = Zeroizing::new(psd_sops::store_for(in_fmt, opts.store).load_plain(&plain)?);
     drop(plain);
@@ -370,7 +366,11 @@ fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
         require_version: true,
         extract,
         output_format: Some(out_fmt),
-        store: store_options(cfg.as_ref(), io.indent)?,
+        store: with_indent(
+            cfg.as_ref()
+                .map_or(Ok(StoreOptions::default()), SopsConfig::store_options)?,
+            io.indent,
+        )?,
     };
     let (identities, _problems) = Identities::from_env();
     let dec = api::decrypt(&encrypted, in_fmt, &identities, &opts)?;
@@ -458,10 +458,10 @@ mod tests {
 
     #[test]
     fn indent_flag() {
-        let o = store_options(None, Some(2)).unwrap();
+        let o = with_indent(StoreOptions::default(), Some(2)).unwrap();
         assert_eq!((o.yaml_indent, o.json_indent), (2, Some(2)));
-        let o = store_options(None, Some(0)).unwrap();
+        let o = with_indent(StoreOptions::default(), Some(0)).unwrap();
         assert_eq!((o.yaml_indent, o.json_indent), (4, Some(0)));
-        assert!(store_options(None, Some(-3)).is_err());
+        assert!(with_indent(StoreOptions::default(), Some(-3)).is_err());
     }
 }
