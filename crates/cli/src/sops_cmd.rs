@@ -324,7 +324,7 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     }
     let name = name_for(io);
     let (in_fmt, out_fmt) = formats(io, name.as_deref());
-    let plain = Zeroizing::new(read_input(path)?);
+    let mut plain = Zeroizing::new(read_input(path)?);
 
     let cfg = load_config(io)?;
     // sops matches path_regex against the absolute path of the file, or the override as given.
@@ -337,10 +337,10 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     let mut opts = config::encrypt_options(cfg.as_ref(), &match_path, &flags)?;
     opts.store = with_indent(opts.store, io.indent)?;
 
-    let tree = Zeroizing::new(psd_sops::store_for(in_fmt, opts.store).load_plain(&plain)?);
-    drop(plain);
-    let enc = api::encrypt_tree_parts(&tree, out_fmt, &opts)?;
-    drop(tree);
+    let tree = psd_sops::store_for(in_fmt, opts.store).load_plain(&plain)?;
+    psd_sops::wipe::bytes(&mut plain);
+    // Encrypted in place: each value is wiped as it is encrypted, the whole tree on an error.
+    let enc = api::encrypt_tree_parts(tree, out_fmt, &opts)?;
     for w in &enc.warnings {
         eprintln!("[psd] WARN {w}");
     }
@@ -373,7 +373,9 @@ fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
         )?,
     };
     let (identities, _problems) = Identities::from_env();
-    let dec = api::decrypt(&encrypted, in_fmt, &identities, &opts)?;
+    let (tree, meta) = psd_sops::store_for(in_fmt, opts.store).load_encrypted(&encrypted)?;
+    drop(encrypted);
+    let dec = api::decrypt_loaded(tree, &meta, in_fmt, &identities, &opts)?;
     for w in &dec.warnings {
         eprintln!("[psd] WARN {w}");
     }

@@ -90,6 +90,13 @@ impl std::fmt::Debug for Decrypted {
     }
 }
 
+impl Drop for Decrypted {
+    fn drop(&mut self) {
+        // Leaves `Zeroizing` an empty buffer: its own wipe goes a byte at a time.
+        crate::wipe::bytes(&mut self.plain);
+    }
+}
+
 /// A decrypted document as a tree.
 pub struct DecryptedTree {
     /// The clear tree, wiped on drop.
@@ -131,13 +138,13 @@ impl Zeroize for Tree {
 /// format.
 pub fn encrypt(plain: &[u8], format: Format, opts: &EncryptOptions) -> Result<Vec<u8>, Error> {
     let store = store_for(format, opts.store);
-    let tree = Zeroizing::new(store.load_plain(plain)?);
-    encrypt_tree(&tree, format, opts)
+    let enc = encrypt_tree_parts(store.load_plain(plain)?, format, opts)?;
+    store.emit_encrypted(&enc.tree, &enc.metadata.to_value())
 }
 
 /// Encrypts an in-memory tree (e.g. built by a renderer) and writes it with `format`'s store.
 pub fn encrypt_tree(tree: &Tree, format: Format, opts: &EncryptOptions) -> Result<Vec<u8>, Error> {
-    let enc = encrypt_tree_parts(tree, format, opts)?;
+    let enc = encrypt_tree_parts(tree.clone(), format, opts)?;
     store_for(format, opts.store).emit_encrypted(&enc.tree, &enc.metadata.to_value())
 }
 
@@ -158,11 +165,33 @@ fn check_plain_tree(tree: &Tree, format: Format) -> Result<(), Error> {
 
 /// Encrypts an in-memory tree and returns the encrypted tree and metadata without writing
 /// them (for callers that emit themselves or inspect the result).
+///
+/// The tree is encrypted in place: each selected value is wiped as its `ENC[...]` string
+/// replaces it, and on an error the whole tree is wiped, so a caller passing its only copy of
+/// the plaintext needs no `Zeroizing` for it.
 pub fn encrypt_tree_parts(
-    tree: &Tree,
+    mut tree: Tree,
     format: Format,
     opts: &EncryptOptions,
 ) -> Result<EncryptedTree, Error> {
+    match encrypt_in_place(&mut tree, format, opts) {
+        Ok((metadata, warnings)) => Ok(EncryptedTree {
+            tree,
+            metadata,
+            warnings,
+        }),
+        Err(e) => {
+            walk::zeroize_tree(&mut tree);
+            Err(e)
+        }
+    }
+}
+
+fn encrypt_in_place(
+    tree: &mut Tree,
+    format: Format,
+    opts: &EncryptOptions,
+) -> Result<(Metadata, Vec<Warning>), Error> {
     check_plain_tree(tree, format)?;
     if opts.key_groups.is_empty() {
         return Err(Error::NoKeyGroups);
@@ -200,30 +229,20 @@ pub fn encrypt_tree_parts(
     let data_key = DataKey::generate();
     let key_groups = wrap_data_key(&data_key, &opts.key_groups, threshold)?;
 
-    let mut out = tree.clone();
     let walk_rule = rule.clone().unwrap_or_default();
-    let digest = match walk::encrypt_tree(&mut out, &data_key, &walk_rule, mac_only) {
-        Ok(d) => d,
-        Err(e) => {
-            walk::zeroize_tree(&mut out);
-            return Err(e);
-        }
-    };
+    let digest = walk::encrypt_tree(tree, &data_key, &walk_rule, mac_only)?;
     let lastmodified = crate::Timestamp::now_utc().to_string();
     let mac = mac::encrypt_mac(&data_key, &digest, &lastmodified);
-    Ok(EncryptedTree {
-        tree: out,
-        metadata: Metadata {
-            key_groups,
-            shamir_threshold: threshold,
-            lastmodified,
-            mac,
-            rule,
-            mac_only_encrypted: mac_only,
-            version: SOPS_COMPAT_VERSION.to_owned(),
-        },
-        warnings,
-    })
+    let metadata = Metadata {
+        key_groups,
+        shamir_threshold: threshold,
+        lastmodified,
+        mac,
+        rule,
+        mac_only_encrypted: mac_only,
+        version: SOPS_COMPAT_VERSION.to_owned(),
+    };
+    Ok((metadata, warnings))
 }
 
 /// Encrypts the data key (or one Shamir share per group) to every recipient.
@@ -472,7 +491,28 @@ pub fn decrypt(
     identities: &Identities,
     opts: &DecryptOptions,
 ) -> Result<Decrypted, Error> {
-    let mut dec = decrypt_tree(encrypted, format, identities, opts)?;
+    let (tree, meta) = store_for(format, opts.store).load_encrypted(encrypted)?;
+    decrypt_loaded(tree, &meta, format, identities, opts)
+}
+
+/// [`decrypt`] for a document already parsed with `format`'s store (`Store::load_encrypted`),
+/// so a caller can free the encrypted bytes before decrypting (for a large file, the
+/// plaintext then reuses their memory).
+pub fn decrypt_loaded(
+    tree: Tree,
+    meta: &Value,
+    format: Format,
+    identities: &Identities,
+    opts: &DecryptOptions,
+) -> Result<Decrypted, Error> {
+    let metadata = Metadata::from_value(meta)?;
+    let mut dec = decrypt_parts(
+        tree,
+        metadata,
+        identities,
+        opts.ignore_mac,
+        opts.require_version,
+    )?;
     let out_format = opts.output_format.unwrap_or(format);
     let store = store_for(out_format, opts.store);
     let plain = match &opts.extract {
@@ -774,7 +814,7 @@ mod tests {
         fn encrypt_then_decrypt_is_identity(t in tree(), r in rule(), mac_only in any::<bool>()) {
             let (ids, rcp) = keypair();
             let opts = EncryptOptions { rule: r, mac_only_encrypted: mac_only, ..EncryptOptions::new(vec![rcp]) };
-            let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+            let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &opts).unwrap();
             let dec = decrypt_parts(enc.tree, enc.metadata.clone(), &ids, false, true).unwrap();
             prop_assert!(dec.warnings.is_empty());
             prop_assert!(same(&dec.tree, &t));
@@ -786,7 +826,7 @@ mod tests {
         fn single_byte_mutation_of_a_value_is_rejected(t in tree(), which in any::<prop::sample::Index>(),
                                                        pos in any::<prop::sample::Index>(), bit in 0u8..8) {
             let (ids, rcp) = keypair();
-            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
             let leaves = enc_leaves(&enc.tree);
             prop_assume!(!leaves.is_empty());
             let (bi, path) = &leaves[which.index(leaves.len())];
@@ -808,7 +848,7 @@ mod tests {
         #[test]
         fn renaming_a_key_above_an_encrypted_value_is_rejected(t in tree(), which in any::<prop::sample::Index>(), suffix in "[a-z]{1,3}") {
             let (ids, rcp) = keypair();
-            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
             let leaves: Vec<_> = enc_leaves(&enc.tree).into_iter().filter(|(_, p)| p.len() == 1).collect();
             prop_assume!(!leaves.is_empty());
             let (bi, path) = &leaves[which.index(leaves.len())];
@@ -830,7 +870,7 @@ mod tests {
             t.branches[0].insert(0, Item::new("first", x));
             t.branches[0].insert(1, Item::new("second", y));
             let (ids, rcp) = keypair();
-            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
             let mut tampered = enc.tree.clone();
             tampered.branches[0].swap(0, 1);
             let err = decrypt_parts(tampered, enc.metadata, &ids, false, false).unwrap_err();
@@ -840,7 +880,7 @@ mod tests {
         #[test]
         fn changed_lastmodified_or_mac_is_rejected(t in tree(), secs in 0i64..4_000_000_000, pos in any::<prop::sample::Index>(), bit in 0u8..8) {
             let (ids, rcp) = keypair();
-            let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+            let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
             let mut m = enc.metadata.clone();
             let new = Timestamp::from_unix(secs).to_string();
             prop_assume!(new != m.lastmodified);
@@ -917,7 +957,7 @@ mod tests {
                 rule: Some(SelectionRule::from_name("encrypted_regex", "^(data|stringData)$").unwrap()),
                 ..EncryptOptions::new(vec![rcp])
             };
-            let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+            let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &opts).unwrap();
             let doc = &enc.tree.branches[0];
             let get = |k: &str| doc.iter().find(|i| i.key.name() == Some(k)).map(|i| &i.value);
             prop_assert_eq!(get("apiVersion"), Some(&Value::Str("v1".into())));
@@ -952,7 +992,7 @@ mod tests {
             shamir_threshold: Some(2),
             ..EncryptOptions::default()
         };
-        let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+        let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &opts).unwrap();
         assert_eq!(enc.metadata.shamir_threshold, 2);
         let mut two = Identities::new();
         two.extend(ia);
@@ -978,7 +1018,8 @@ mod tests {
         let t = Tree {
             branches: vec![vec![Item::comment(" hello"), Item::new("a", Value::Int(1))]],
         };
-        let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+        let enc =
+            encrypt_tree_parts(t.clone(), Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
         let mut old = enc.tree.clone();
         old.branches[0][0] = Item::comment(" written by an old sops");
         let dec = decrypt_parts(old, enc.metadata, &ids, false, true).unwrap();
@@ -1001,7 +1042,8 @@ mod tests {
         let t = Tree {
             branches: vec![vec![Item::new("password", Value::Str("hunter2".into()))]],
         };
-        let enc = encrypt_tree_parts(&t, Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
+        let enc =
+            encrypt_tree_parts(t.clone(), Format::Yaml, &EncryptOptions::new(vec![rcp])).unwrap();
         let err =
             decrypt_parts(enc.tree.clone(), enc.metadata.clone(), &other, false, true).unwrap_err();
         let text = format!("{err} {err:?}");
@@ -1027,11 +1069,11 @@ mod tests {
             branches: vec![vec![Item::new("sops", Value::Null)]],
         };
         assert!(matches!(
-            encrypt_tree_parts(&t, Format::Yaml, &opts),
+            encrypt_tree_parts(t.clone(), Format::Yaml, &opts),
             Err(Error::AlreadyEncrypted)
         ));
         assert!(matches!(
-            encrypt_tree_parts(&Tree::default(), Format::Yaml, &opts),
+            encrypt_tree_parts(Tree::default(), Format::Yaml, &opts),
             Err(Error::EmptyFile)
         ));
         let ok = Tree {
@@ -1039,7 +1081,7 @@ mod tests {
         };
         let none = EncryptOptions::default();
         assert!(matches!(
-            encrypt_tree_parts(&ok, Format::Yaml, &none),
+            encrypt_tree_parts(ok.clone(), Format::Yaml, &none),
             Err(Error::NoKeyGroups)
         ));
         let bad = EncryptOptions {
@@ -1047,7 +1089,7 @@ mod tests {
             ..EncryptOptions::default()
         };
         assert!(matches!(
-            encrypt_tree_parts(&ok, Format::Yaml, &bad),
+            encrypt_tree_parts(ok.clone(), Format::Yaml, &bad),
             Err(Error::EmptyKeyGroup)
         ));
     }
@@ -1062,7 +1104,7 @@ mod tests {
             rule: Some(SelectionRule::EncryptedSuffix("_never".into())),
             ..EncryptOptions::new(vec![rcp])
         };
-        let enc = encrypt_tree_parts(&t, Format::Binary, &opts).unwrap();
+        let enc = encrypt_tree_parts(t.clone(), Format::Binary, &opts).unwrap();
         assert_eq!(enc.warnings, vec![Warning::BinaryIgnoresRules]);
         assert!(enc.metadata.rule.is_none());
         assert!(matches!(&enc.tree.branches[0][0].value, Value::Str(s) if s.starts_with("ENC[")));
@@ -1123,7 +1165,7 @@ mod perf {
             ..EncryptOptions::new(vec![r])
         };
         let start = std::time::Instant::now();
-        let enc = encrypt_tree_parts(&t, Format::Yaml, &opts).unwrap();
+        let enc = encrypt_tree_parts(t.clone(), Format::Yaml, &opts).unwrap();
         let e = start.elapsed();
         let start = std::time::Instant::now();
         let dec = decrypt_parts(enc.tree, enc.metadata, &ids, false, true).unwrap();

@@ -6,7 +6,7 @@
 //! into [`crate::Error`] variants that add the key path.
 
 use aes_gcm::AesGcm;
-use aes_gcm::aead::consts::{U12, U16, U32};
+use aes_gcm::aead::consts::{U12, U16};
 use aes_gcm::aead::generic_array::{ArrayLength, GenericArray};
 use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretBox};
 use std::sync::LazyLock;
 use zeroize::Zeroizing;
 
+use crate::gcm::Gcm;
 use crate::gofmt::format_float_f;
 use crate::tree::{Comment, Timestamp, Value};
 
@@ -162,6 +163,22 @@ fn split_simple(s: &str) -> Option<[&str; 4]> {
     (r == "]" && groups.iter().all(|g| !g.is_empty())).then_some(groups)
 }
 
+/// The four groups of a value of the strict form sops writes, found from the end: the
+/// separators are looked for in the short tail, and the data group (13 MB of base64 for a 10 MB
+/// binary file) is not scanned here, because the base64 decoder rejects any byte outside the
+/// alphabet (every separator included). Whenever the data group then decodes, these are the
+/// groups [`split_simple`] and sops' pattern give; when it does not, the caller must get its
+/// error from [`EncValue::parse`].
+fn split_from_end(s: &str) -> Option<[&str; 4]> {
+    let body = s.strip_prefix("ENC[AES256_GCM,data:")?.strip_suffix(']')?;
+    let (body, datatype) = body.rsplit_once(",type:")?;
+    let (body, tag) = body.rsplit_once(",tag:")?;
+    let (data, iv) = body.rsplit_once(",iv:")?;
+    let base64 = |g: &str| !g.is_empty() && !g.bytes().any(crate::scan::not_base64);
+    let lower = !datatype.is_empty() && datatype.bytes().all(|c| c.is_ascii_lowercase());
+    (lower && base64(iv) && base64(tag) && !data.is_empty()).then_some([data, iv, tag, datatype])
+}
+
 impl EncValue {
     /// Parses an `ENC[...]` string with sops' regular expression and base64 rules.
     pub fn parse(s: &str) -> Result<Self, CipherError> {
@@ -190,11 +207,18 @@ impl EncValue {
     }
 }
 
+/// The raw plaintext of a value (wiped on drop) and its `type:` field.
+pub type PlainBytes = (Zeroizing<Vec<u8>>, String);
+
+/// Plaintext is processed in pieces of this many bytes: a whole number of base64 quanta (3
+/// bytes) and of GCM blocks (16 bytes), small enough to stay in cache.
+const PIECE: usize = 3 * 16 * 4096;
+
 /// A data key prepared for many values: the AES key schedule is expanded once and IVs come
 /// from a buffer refilled from the OS CSPRNG, which keeps the walk over large files cheap.
 pub struct ValueCipher {
     key: DataKey,
-    gcm: AesGcm<Aes256, U32>,
+    gcm: Gcm,
     pool: Zeroizing<Vec<u8>>,
     used: usize,
 }
@@ -204,7 +228,7 @@ impl ValueCipher {
     pub fn new(key: &DataKey) -> Self {
         Self {
             key: key.clone(),
-            gcm: AesGcm::<Aes256, U32>::new(GenericArray::from_slice(key.expose())),
+            gcm: Gcm::new(key.expose()),
             // Filled on the first encryption: a cipher used only to decrypt needs no IVs.
             pool: Zeroizing::new(Vec::new()),
             used: 0,
@@ -226,24 +250,7 @@ impl ValueCipher {
     /// Encrypts raw bytes with a fresh random IV and returns the `ENC[...]` string.
     pub fn encrypt(&mut self, plaintext: &[u8], aad: &[u8], datatype: &str) -> String {
         let iv = self.next_iv();
-        let mut buf = Zeroizing::new(plaintext.to_vec());
-        // Cannot fail below GCM's 64 GiB limit; an empty tag would then fail to decrypt.
-        let tag = self
-            .gcm
-            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut buf)
-            .map(|t| t.to_vec())
-            .unwrap_or_default();
-        let mut out = String::with_capacity(128 + plaintext.len() * 4 / 3 + datatype.len());
-        out.push_str("ENC[AES256_GCM,data:");
-        B64.encode_string(buf.as_slice(), &mut out);
-        out.push_str(",iv:");
-        B64.encode_string(iv, &mut out);
-        out.push_str(",tag:");
-        B64.encode_string(&tag, &mut out);
-        out.push_str(",type:");
-        out.push_str(datatype);
-        out.push(']');
-        out
+        seal(&self.gcm, plaintext, aad, &iv, datatype)
     }
 
     /// Decrypts an `ENC[...]` string into raw plaintext bytes and its `type:` field.
@@ -256,23 +263,82 @@ impl ValueCipher {
         let mut buf = Zeroizing::new(v.data);
         match v.iv.len() {
             IV_LEN => {
-                if v.tag.len() != TAG_LEN {
+                let mut iv = [0u8; IV_LEN];
+                iv.copy_from_slice(&v.iv);
+                let mut msg = self.gcm.start(&iv, aad);
+                msg.decrypt(&mut buf);
+                if !msg.verify(&v.tag) {
                     return Err(CipherError::AuthenticationFailed);
                 }
-                self.gcm
-                    .decrypt_in_place_detached(
-                        GenericArray::from_slice(&v.iv),
-                        aad,
-                        &mut buf,
-                        GenericArray::from_slice(&v.tag),
-                    )
-                    .map_err(|_| CipherError::AuthenticationFailed)?;
             }
             16 => open::<U16>(&self.key, &v.iv, aad, &mut buf, &v.tag)?,
             12 => open::<U12>(&self.key, &v.iv, aad, &mut buf, &v.tag)?,
             n => return Err(CipherError::IvLength(n)),
         }
         Ok((buf, v.datatype))
+    }
+
+    /// Decrypts a `type:str` or `type:bytes` value as [`decrypt`](Self::decrypt) does, and
+    /// hands its plaintext to `consume` in order, a piece at a time, on a second thread while
+    /// the next piece is decrypted. For a large value this overlaps whatever `consume` does
+    /// (the MAC's SHA-512) with base64 decoding and AES-GCM instead of running it after them.
+    ///
+    /// `None` (and nothing consumed) for a value of another type or not in the exact form
+    /// sops writes (32-byte IV): the caller then uses [`decrypt`](Self::decrypt), which also
+    /// gives the precise error for a malformed value. `consume` sees plaintext before the tag
+    /// is checked; when the tag then fails this returns the error, so `consume` must not make
+    /// what it saw visible unless this returns `Ok`.
+    pub fn decrypt_streaming(
+        &self,
+        enc: &str,
+        aad: &[u8],
+        consume: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Option<Result<PlainBytes, CipherError>> {
+        let [data, iv, tag, datatype] = split_from_end(enc)?;
+        if !matches!(datatype, "str" | "bytes") || data.len() % 4 != 0 {
+            return None;
+        }
+        let iv: [u8; IV_LEN] = B64.decode(iv).ok()?.try_into().ok()?;
+        let tag = B64.decode(tag).ok()?;
+        let mut out = Zeroizing::new(vec![0u8; data.len() / 4 * 3]);
+        let mut msg = self.gcm.start(&iv, aad);
+        let mut len = 0;
+        let mut well_formed = true;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<&[u8]>(8);
+            s.spawn(move || rx.into_iter().for_each(consume));
+            let mut rest: &mut [u8] = &mut out;
+            let mut texts = data.as_bytes().chunks(PIECE / 3 * 4).peekable();
+            while let Some(text) = texts.next() {
+                let room = std::mem::take(&mut rest);
+                let n = match B64.decode_slice(text, &mut *room) {
+                    // Padding (fewer bytes than the quanta) only at the very end.
+                    Ok(n) if n == text.len() / 4 * 3 || texts.peek().is_none() => n,
+                    _ => {
+                        well_formed = false;
+                        break;
+                    }
+                };
+                let (piece, r) = room.split_at_mut(n);
+                rest = r;
+                len += n;
+                msg.decrypt(piece);
+                let piece: &[u8] = piece;
+                if tx.send(piece).is_err() {
+                    break;
+                }
+            }
+        });
+        if !well_formed {
+            // The whole-value path names the problem exactly as it does for a small value.
+            let e = self.decrypt(enc, aad).err();
+            return Some(Err(e.unwrap_or(CipherError::Format { shown: shown(enc) })));
+        }
+        if !msg.verify(&tag) {
+            return Some(Err(CipherError::AuthenticationFailed));
+        }
+        out.truncate(len);
+        Some(Ok((out, datatype.to_owned())))
     }
 
     /// Decrypts an `ENC[...]` string into a typed value (empty string → empty string).
@@ -283,6 +349,30 @@ impl ValueCipher {
         let (bytes, datatype) = self.decrypt(enc, aad.as_bytes())?;
         from_bytes(&datatype, bytes)
     }
+}
+
+/// Encrypts `plaintext` a piece at a time and writes the `ENC[...]` string, base64-encoding
+/// each piece as it is done (no second buffer the size of the value).
+fn seal(gcm: &Gcm, plaintext: &[u8], aad: &[u8], iv: &[u8; IV_LEN], datatype: &str) -> String {
+    let mut out = String::with_capacity(128 + plaintext.len().div_ceil(3) * 4 + datatype.len());
+    out.push_str("ENC[AES256_GCM,data:");
+    let mut msg = gcm.start(iv, aad);
+    let mut scratch = Zeroizing::new(vec![0u8; plaintext.len().min(PIECE)]);
+    for chunk in plaintext.chunks(PIECE) {
+        let buf = &mut scratch[..chunk.len()];
+        buf.copy_from_slice(chunk);
+        msg.encrypt(buf);
+        // A whole number of 3-byte quanta per piece: the pieces' base64 joins with no padding.
+        B64.encode_string(&*buf, &mut out);
+    }
+    out.push_str(",iv:");
+    B64.encode_string(iv, &mut out);
+    out.push_str(",tag:");
+    B64.encode_string(msg.tag(), &mut out);
+    out.push_str(",type:");
+    out.push_str(datatype);
+    out.push(']');
+    out
 }
 
 impl std::fmt::Display for EncValue {
@@ -296,19 +386,6 @@ impl std::fmt::Display for EncValue {
             self.datatype
         )
     }
-}
-
-fn seal<N: ArrayLength<u8>>(
-    key: &DataKey,
-    iv: &[u8],
-    aad: &[u8],
-    buf: &mut [u8],
-) -> Option<Vec<u8>> {
-    let cipher = AesGcm::<Aes256, N>::new(GenericArray::from_slice(key.expose()));
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(iv), aad, buf)
-        .ok()?;
-    Some(tag.to_vec())
 }
 
 fn open<N: ArrayLength<u8>>(
@@ -341,17 +418,7 @@ pub fn encrypt_bytes_with_iv(
     iv: &[u8; IV_LEN],
     datatype: &str,
 ) -> String {
-    let mut buf = Zeroizing::new(plaintext.to_vec());
-    // AES-GCM with a 32-byte nonce cannot fail for inputs below 64 GiB; an empty tag would
-    // only result from that documented limit.
-    let tag = seal::<U32>(key, iv, aad, &mut buf).unwrap_or_default();
-    let out = EncValue {
-        data: buf.to_vec(),
-        iv: iv.to_vec(),
-        tag,
-        datatype: datatype.to_owned(),
-    };
-    out.to_string()
+    seal(&Gcm::new(key.expose()), plaintext, aad, iv, datatype)
 }
 
 /// Encrypts raw bytes with a fresh random 32-byte IV.
@@ -561,6 +628,87 @@ mod tests {
         );
     }
 
+    fn streamed(c: &ValueCipher, enc: &str, aad: &[u8]) -> Option<Result<Vec<u8>, CipherError>> {
+        let mut seen = Vec::new();
+        let r = c.decrypt_streaming(enc, aad, &mut |p| seen.extend_from_slice(p))?;
+        Some(r.map(|(buf, datatype)| {
+            assert_eq!(datatype, "str");
+            assert_eq!(
+                seen, *buf,
+                "the consumer sees exactly the plaintext, in order"
+            );
+            buf.to_vec()
+        }))
+    }
+
+    #[test]
+    fn piecewise_paths_agree_with_the_whole_value_path() {
+        let mut c = ValueCipher::new(&key());
+        for len in [
+            1,
+            2,
+            3,
+            PIECE - 1,
+            PIECE,
+            PIECE + 1,
+            2 * PIECE + 2,
+            (1 << 20) + 5,
+        ] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let enc = c.encrypt(&plain, b"k:", "str");
+            assert_eq!(*c.decrypt(&enc, b"k:").unwrap().0, plain, "len {len}");
+            assert_eq!(streamed(&c, &enc, b"k:").unwrap().unwrap(), plain);
+            assert_eq!(
+                streamed(&c, &enc, b"x:").unwrap(),
+                Err(CipherError::AuthenticationFailed)
+            );
+        }
+    }
+
+    #[test]
+    fn streaming_fails_as_the_whole_value_path_does() {
+        let mut c = ValueCipher::new(&key());
+        let plain = vec![0x5au8; 3 * PIECE + 10];
+        let enc = c.encrypt(&plain, b"k:", "str");
+        let data_at = "ENC[AES256_GCM,data:".len();
+        let piece_text = PIECE / 3 * 4;
+        let with = |at: usize, b: u8| {
+            let mut e = enc.clone().into_bytes();
+            e[at] = b;
+            String::from_utf8(e).unwrap()
+        };
+        let flipped = |at: usize| {
+            with(
+                at,
+                if enc.as_bytes()[at] == b'A' {
+                    b'B'
+                } else {
+                    b'A'
+                },
+            )
+        };
+        for bad in [
+            flipped(data_at + piece_text + 5), // ciphertext in the second piece
+            flipped(enc.len() - 30),           // the tag
+            with(data_at + piece_text - 1, b'='), // padding at the end of a middle piece
+            with(data_at + piece_text - 2, b'='),
+            with(data_at + 2 * piece_text + 7, b'!'), // not base64
+            with(data_at + 2 * piece_text + 7, b','), // a separator inside the data
+            with(data_at + 2 * piece_text + 7, b'\n'),
+        ] {
+            let want = c.decrypt(&bad, b"k:").unwrap_err();
+            assert_eq!(streamed(&c, &bad, b"k:").unwrap().unwrap_err(), want);
+        }
+        // Other types and legacy IV lengths are left to the whole-value path.
+        assert!(streamed(&c, &enc.replace("type:str", "type:int"), b"k:").is_none());
+        let short_iv = EncValue {
+            iv: vec![1; 16],
+            ..EncValue::parse(&enc).unwrap()
+        }
+        .to_string();
+        assert!(streamed(&c, &short_iv, b"k:").is_none());
+    }
+
     #[test]
     fn debug_hides_key() {
         assert_eq!(format!("{:?}", key()), "DataKey([REDACTED])");
@@ -601,6 +749,34 @@ mod tests {
                 for (i, group) in g.iter().enumerate() {
                     prop_assert_eq!(caps.get(i + 1).map(|m| m.as_str()), Some(*group));
                 }
+            }
+        }
+
+        #[test]
+        fn split_from_end_agrees_when_data_is_base64(s in "(ENC\\[AES256_GCM,data:)?([a-z0-9+/=\\],:\\[\\n]|,iv:|,tag:|,type:){0,12}") {
+            if let Some(g) = split_from_end(&s)
+                && !g[0].bytes().any(crate::scan::not_base64)
+            {
+                prop_assert_eq!(split_simple(&s), Some(g));
+            }
+            if let Some(g) = split_simple(&s) {
+                prop_assert_eq!(split_from_end(&s), Some(g));
+            }
+        }
+
+        #[test]
+        fn split_from_end_agrees_on_near_misses(
+            parts in proptest::collection::vec("[A-Za-z0-9+/=]{0,3}|,|:|\\]|\\n|,iv:|,tag:|,type:", 4..12),
+            t in "[a-z]{0,3}|[a-z],type:[a-z]",
+        ) {
+            let s = format!("ENC[AES256_GCM,data:{}]", parts.concat()) + &t;
+            if let Some(g) = split_from_end(&s)
+                && !g[0].bytes().any(crate::scan::not_base64)
+            {
+                prop_assert_eq!(split_simple(&s), Some(g));
+            }
+            if let Some(g) = split_simple(&s) {
+                prop_assert_eq!(split_from_end(&s), Some(g));
             }
         }
 

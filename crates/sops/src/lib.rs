@@ -26,6 +26,7 @@ pub mod cipher;
 pub mod config;
 pub mod error;
 pub mod flatten;
+mod gcm;
 pub mod gofmt;
 pub mod keysource;
 pub mod mac;
@@ -37,6 +38,7 @@ pub mod store;
 pub mod stores;
 pub mod tree;
 pub mod walk;
+pub mod wipe;
 
 pub use api::{
     DecryptOptions, Decrypted, DecryptedTree, EncryptOptions, decrypt, decrypt_tree, encrypt,

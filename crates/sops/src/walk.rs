@@ -9,8 +9,6 @@
 //! * The comment stack has one level per mapping/list nesting level; a level is cleared after
 //!   each non-comment item (spec 4.3).
 
-use zeroize::Zeroize;
-
 use crate::cipher::{self, CipherError, DataKey};
 use crate::error::Error;
 use crate::mac::Mac;
@@ -152,7 +150,7 @@ impl<'a> Walker<'a> {
                 reason: "Encrypted comment matches UnencryptedCommentRegex! Make sure the regex cannot match ENC[...] text".into(),
             });
         }
-        c.text.zeroize();
+        crate::wipe::string(&mut c.text);
         c.text = enc;
         Ok(())
     }
@@ -271,6 +269,25 @@ impl<'a> Walker<'a> {
                 let selected = self.selected(false);
                 if selected {
                     let aad = self.aad();
+                    if let Value::Str(s) = leaf
+                        && s.len() >= PARALLEL_MAC_MIN
+                    {
+                        // A large string's MAC bytes are its plaintext: hash each piece on a
+                        // second thread as soon as it is decrypted.
+                        let mac = &mut self.mac;
+                        let mut consume = |piece: &[u8]| mac.update(piece);
+                        if let Some(result) =
+                            self.key.decrypt_streaming(s, aad.as_bytes(), &mut consume)
+                        {
+                            *leaf = result
+                                .and_then(|(buf, datatype)| cipher::from_bytes(&datatype, buf))
+                                .map_err(|source| Error::DecryptValue {
+                                    path: self.path_string(),
+                                    source,
+                                })?;
+                            return Ok(());
+                        }
+                    }
                     let plain = match leaf {
                         Value::Str(s) => self.key.decrypt_value(s, &aad),
                         Value::Bytes(b) => match std::str::from_utf8(b) {
@@ -307,9 +324,9 @@ fn not_enc() -> CipherError {
 
 fn zeroize_value(v: &mut Value) {
     match v {
-        Value::Str(s) => s.zeroize(),
-        Value::Bytes(b) => b.zeroize(),
-        Value::Comment(c) => c.text.zeroize(),
+        Value::Str(s) => crate::wipe::string(s),
+        Value::Bytes(b) => crate::wipe::bytes(b),
+        Value::Comment(c) => crate::wipe::string(&mut c.text),
         _ => {}
     }
 }
@@ -326,7 +343,7 @@ pub fn zeroize_tree(tree: &mut Tree) {
     fn branch(b: &mut Branch) {
         for item in b.iter_mut() {
             if let Key::Comment(c) = &mut item.key {
-                c.text.zeroize();
+                crate::wipe::string(&mut c.text);
             }
             value(&mut item.value);
         }
