@@ -324,7 +324,7 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     }
     let name = name_for(io);
     let (in_fmt, out_fmt) = formats(io, name.as_deref());
-    let mut plain = Zeroizing::new(read_input(path)?);
+    let plain = Zeroizing::new(read_input(path)?);
 
     let cfg = load_config(io)?;
     // sops matches path_regex against the absolute path of the file, or the override as given.
@@ -337,8 +337,7 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     let mut opts = config::encrypt_options(cfg.as_ref(), &match_path, &flags)?;
     opts.store = with_indent(opts.store, io.indent)?;
 
-    let tree = psd_sops::store_for(in_fmt, opts.store).load_plain(&plain)?;
-    psd_sops::wipe::bytes(&mut plain);
+    let tree = psd_sops::store_for(in_fmt, opts.store).load_plain_owned(plain)?;
     // Encrypted in place: each value is wiped as it is encrypted, the whole tree on an error.
     let enc = api::encrypt_tree_parts(tree, out_fmt, &opts)?;
     for w in &enc.warnings {

@@ -6,6 +6,7 @@
 
 use crate::error::Error;
 use crate::tree::{Tree, Value};
+use zeroize::Zeroizing;
 
 /// The file formats sops supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,6 +93,14 @@ pub trait Store {
     /// Parses a plain (not yet encrypted) file. Refuses a file that already carries sops metadata
     /// ([`Error::AlreadyEncrypted`]) and an empty one where sops does ([`Error::EmptyFile`]).
     fn load_plain(&self, input: &[u8]) -> Result<Tree, Error>;
+
+    /// [`load_plain`](Self::load_plain) for plaintext the caller is done with: wiped once
+    /// parsed (the binary store moves it into the tree instead of copying it).
+    fn load_plain_owned(&self, mut input: Zeroizing<Vec<u8>>) -> Result<Tree, Error> {
+        let tree = self.load_plain(&input);
+        crate::wipe::bytes(&mut input);
+        tree
+    }
 
     /// Parses an encrypted file into its tree (without metadata) and its `sops` metadata as a
     /// generic [`Value::Map`]. No metadata: [`Error::MetadataNotFound`].

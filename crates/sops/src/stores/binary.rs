@@ -56,6 +56,13 @@ impl Store for BinaryStore {
         })
     }
 
+    fn load_plain_owned(&self, mut input: Zeroizing<Vec<u8>>) -> Result<Tree, Error> {
+        let data = std::mem::take(&mut *input);
+        Ok(Tree {
+            branches: vec![vec![Item::new(DATA_KEY, Value::Bytes(data))]],
+        })
+    }
+
     fn load_encrypted(&self, input: &[u8]) -> Result<(Tree, Value), Error> {
         self.json.load_encrypted(input)
     }
@@ -107,6 +114,11 @@ mod tests {
             vec![Item::new("data", Value::Bytes(bytes.clone()))]
         );
         assert_eq!(store().emit_plain(&tree).unwrap(), bytes);
+        // Handing over the buffer moves it into the same tree.
+        let owned = store()
+            .load_plain_owned(Zeroizing::new(bytes.clone()))
+            .unwrap();
+        assert_eq!(owned.branches, tree.branches);
         // Empty input is an empty value, not an error.
         assert_eq!(
             store()
