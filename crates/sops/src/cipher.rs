@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use secrecy::{ExposeSecret, SecretBox};
 use std::sync::LazyLock;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::gcm::Gcm;
 use crate::gofmt::format_float_f;
@@ -357,7 +357,15 @@ fn seal(gcm: &Gcm, plaintext: &[u8], aad: &[u8], iv: &[u8; IV_LEN], datatype: &s
     let mut out = String::with_capacity(128 + plaintext.len().div_ceil(3) * 4 + datatype.len());
     out.push_str("ENC[AES256_GCM,data:");
     let mut msg = gcm.start(iv, aad);
-    let mut scratch = Zeroizing::new(vec![0u8; plaintext.len().min(PIECE)]);
+    // GCM works in place on a copy: on the stack for the usual short value.
+    let mut small = [0u8; 256];
+    let mut large = Zeroizing::new(Vec::new());
+    let scratch: &mut [u8] = if plaintext.len() <= small.len() {
+        &mut small
+    } else {
+        large.resize(plaintext.len().min(PIECE), 0);
+        &mut large
+    };
     for chunk in plaintext.chunks(PIECE) {
         let buf = &mut scratch[..chunk.len()];
         buf.copy_from_slice(chunk);
@@ -365,6 +373,9 @@ fn seal(gcm: &Gcm, plaintext: &[u8], aad: &[u8], iv: &[u8; IV_LEN], datatype: &s
         // A whole number of 3-byte quanta per piece: the pieces' base64 joins with no padding.
         B64.encode_string(&*buf, &mut out);
     }
+    // (Ciphertext by now, but wiped all the same.)
+    small.as_mut_slice().zeroize();
+    crate::wipe::bytes(&mut large);
     out.push_str(",iv:");
     B64.encode_string(iv, &mut out);
     out.push_str(",tag:");

@@ -8,10 +8,11 @@
 
 use zeroize::Zeroize;
 
-/// Wipes every byte of `v`'s allocation (length and spare capacity) and empties it.
+/// Wipes every byte of `v`'s allocation (length and spare capacity) and frees it, leaving
+/// `v` empty.
 pub fn bytes(v: &mut Vec<u8>) {
     zero(v);
-    v.clear();
+    drop(std::mem::take(v));
 }
 
 /// Wipes every byte of `s`'s allocation and empties it.
@@ -36,7 +37,7 @@ mod tests {
         // (The spare capacity cannot be read without `unsafe`; it goes through zeroize's own
         // `[MaybeUninit<u8>]` wipe.)
         super::bytes(&mut v);
-        assert!(v.is_empty());
+        assert!(v.is_empty() && v.capacity() == 0);
         let mut s = String::from("hunter2");
         super::string(&mut s);
         assert!(s.is_empty());
