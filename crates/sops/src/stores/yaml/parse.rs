@@ -149,10 +149,13 @@ impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
         let s = src.as_bytes();
         let mut line_starts = vec![0];
-        for (i, &c) in s.iter().enumerate() {
-            if c == b'\n' {
-                line_starts.push(i + 1);
+        let mut i = 0;
+        loop {
+            i += crate::scan::run_until(&s[i..], |c| c == b'\n') + 1;
+            if i > s.len() {
+                break;
             }
+            line_starts.push(i);
         }
         Parser {
             s,
