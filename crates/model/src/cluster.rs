@@ -346,6 +346,20 @@ impl ClusterConfig {
             .map_err(|e| ClusterError::Parse(e.to_string()))
     }
 
+    /// [`ClusterConfig::from_yaml`] for text read from `source` (a file path), which the
+    /// error's snippet header then names instead of `<input>`.
+    ///
+    /// # Errors
+    /// [`ClusterError::Parse`] with the location of the problem.
+    pub fn from_yaml_source(text: &str, source: &str) -> Result<Self, ClusterError> {
+        Self::from_yaml(text).map_err(|e| match e {
+            ClusterError::Parse(m) => {
+                ClusterError::Parse(m.replace("--> <input>:", &format!("--> {source}:")))
+            }
+            other => other,
+        })
+    }
+
     /// The host Authentik is served at (`<host>.<domain>`).
     pub fn authentik_host(&self) -> String {
         format!("{}.{}", self.services.authentik.host, self.domain)
@@ -750,6 +764,16 @@ mod tests {
         assert!(msg.contains("sise"), "{msg}");
         assert!(msg.contains("line 4"), "{msg}");
         assert!(msg.contains("column 5"), "{msg}");
+    }
+
+    #[test]
+    fn parse_errors_name_the_file() {
+        let text = "domain: example.org\nservices:\n  postgres: {}\n";
+        let msg = ClusterConfig::from_yaml_source(text, "cluster/psd.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("--> cluster/psd.yaml:3:3"), "{msg}");
+        assert!(!msg.contains("<input>"), "{msg}");
     }
 
     #[test]

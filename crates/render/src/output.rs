@@ -146,7 +146,7 @@ pub fn load_config(opts: &RenderOptions) -> Result<ClusterConfig, RenderError> {
                 path: p.clone(),
                 source,
             })?;
-            ClusterConfig::from_yaml(&text)?
+            ClusterConfig::from_yaml_source(&text, &p.display().to_string())?
         }
         None => ClusterConfig::default(),
     };
