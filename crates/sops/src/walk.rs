@@ -16,7 +16,7 @@ use crate::rules::SelectionRule;
 use crate::tree::{Branch, Comment, Key, Tree, Value};
 
 /// From this many bytes on, a value's MAC is computed on a second thread while it is
-/// encrypted (below it, starting a thread costs more than it saves).
+/// encrypted or decrypted (below it, starting a thread costs more than it saves).
 const PARALLEL_MAC_MIN: usize = 1 << 20;
 
 /// Something worth telling the user that did not stop the operation.
