@@ -471,12 +471,20 @@ pub fn decrypt_tree(
     identities: &Identities,
     opts: &DecryptOptions,
 ) -> Result<DecryptedTree, Error> {
-    let store = store_for(format, opts.store);
-    let (tree, meta) = store.load_encrypted(encrypted)?;
-    let metadata = Metadata::from_value(&meta)?;
+    let (tree, meta) = store_for(format, opts.store).load_encrypted(encrypted)?;
+    decrypt_loaded_tree(tree, &meta, identities, opts)
+}
+
+/// Reads the metadata of a parsed document and decrypts its tree.
+fn decrypt_loaded_tree(
+    tree: Tree,
+    meta: &Value,
+    identities: &Identities,
+    opts: &DecryptOptions,
+) -> Result<DecryptedTree, Error> {
     decrypt_parts(
         tree,
-        metadata,
+        Metadata::from_value(meta)?,
         identities,
         opts.ignore_mac,
         opts.require_version,
@@ -505,14 +513,7 @@ pub fn decrypt_loaded(
     identities: &Identities,
     opts: &DecryptOptions,
 ) -> Result<Decrypted, Error> {
-    let metadata = Metadata::from_value(meta)?;
-    let mut dec = decrypt_parts(
-        tree,
-        metadata,
-        identities,
-        opts.ignore_mac,
-        opts.require_version,
-    )?;
+    let mut dec = decrypt_loaded_tree(tree, meta, identities, opts)?;
     let out_format = opts.output_format.unwrap_or(format);
     let store = store_for(out_format, opts.store);
     let plain = match &opts.extract {

@@ -254,11 +254,7 @@ impl ValueCipher {
     }
 
     /// Decrypts an `ENC[...]` string into raw plaintext bytes and its `type:` field.
-    pub fn decrypt(
-        &self,
-        enc: &str,
-        aad: &[u8],
-    ) -> Result<(Zeroizing<Vec<u8>>, String), CipherError> {
+    pub fn decrypt(&self, enc: &str, aad: &[u8]) -> Result<PlainBytes, CipherError> {
         let v = EncValue::parse(enc)?;
         let mut buf = Zeroizing::new(v.data);
         match v.iv.len() {
@@ -440,11 +436,7 @@ pub fn encrypt_bytes(key: &DataKey, plaintext: &[u8], aad: &[u8], datatype: &str
 }
 
 /// Decrypts an `ENC[...]` string into its raw plaintext bytes and its `type:` field.
-pub fn decrypt_bytes(
-    key: &DataKey,
-    enc: &str,
-    aad: &[u8],
-) -> Result<(Zeroizing<Vec<u8>>, String), CipherError> {
+pub fn decrypt_bytes(key: &DataKey, enc: &str, aad: &[u8]) -> Result<PlainBytes, CipherError> {
     ValueCipher::new(key).decrypt(enc, aad)
 }
 

@@ -18,7 +18,6 @@ use crate::cipher::{IV_LEN, TAG_LEN};
 type Block = ghash::Block;
 
 /// A data key's AES-256 key schedule and GHASH key, ready to start any number of messages.
-#[derive(Clone)]
 pub(crate) struct Gcm {
     cipher: Aes256,
     ghash: GHash,
