@@ -29,6 +29,10 @@ pub struct Args {
     /// Write nothing; print the files a render would write.
     #[arg(long)]
     dry_run: bool,
+    /// Render even where Flux would then delete data: over a tree of psd's first (Bitnami)
+    /// stack. Move the data first (docs/MIGRATION-stack-v2.md).
+    #[arg(long)]
+    allow_destructive: bool,
 }
 
 /// Runs `psd render`.
@@ -56,6 +60,7 @@ pub fn run(args: Args) -> ExitCode {
     let mut opts = RenderOptions::new(args.root, mode);
     opts.config_path = args.config;
     opts.cloudflare_token = token;
+    opts.allow_destructive = args.allow_destructive;
 
     let report = match psd_render::render(&opts) {
         Ok(r) => r,

@@ -1,5 +1,6 @@
 //! The cluster description (`psd.yaml`): domain, ACME email, enabled services, sizes, storage
-//! class, image overrides, age recipients and the Flux cluster name.
+//! class, how the data ports are exposed, pinned versions, age recipients and the Flux cluster
+//! name.
 //!
 //! Every field has a documented default; a file may set any subset of them, and with no file at
 //! all [`ClusterConfig::default`] is the design's cluster (domain `almckay.io`). Unknown keys are
@@ -54,12 +55,12 @@ pub struct ClusterConfig {
     /// Storage class for every persistent volume unless a service overrides it (a DNS-1123
     /// subdomain). Default: `local-path` (the provisioner K3s ships).
     pub storage_class: String,
-    /// Container image overrides for the Bitnami charts (PostgreSQL, Redis).
-    pub images: ImagesConfig,
     /// Which services run and how.
     pub services: ServicesConfig,
-    /// Helm chart versions (pinned, so a render is reproducible).
-    pub charts: ChartsConfig,
+    /// Who may reach the cluster's Traefik entry points (the data ports above all).
+    pub exposure: ExposureConfig,
+    /// Every pinned chart and image version, in one place, so a render is reproducible.
+    pub versions: VersionsConfig,
 }
 
 impl Default for ClusterConfig {
@@ -70,9 +71,9 @@ impl Default for ClusterConfig {
             flux: FluxConfig::default(),
             sops: SopsConfig::default(),
             storage_class: "local-path".into(),
-            images: ImagesConfig::default(),
             services: ServicesConfig::default(),
-            charts: ChartsConfig::default(),
+            exposure: ExposureConfig::default(),
+            versions: VersionsConfig::default(),
         }
     }
 }
@@ -161,50 +162,15 @@ pub struct SopsConfig {
     pub age_recipients: Vec<String>,
 }
 
-/// Image overrides for the Bitnami charts.
-///
-/// Since 28 Aug 2025 Bitnami's versioned images are no longer pullable from `docker.io/bitnami`;
-/// they were frozen under `docker.io/bitnamilegacy` (no security updates). psd renders explicit
-/// overrides so the charts start, and warns on every render while the legacy repository is used.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct ImagesConfig {
-    /// Registry host of the images. Default: `docker.io`.
-    pub registry: String,
-    /// Repository namespace the image names are appended to (`<namespace>/postgresql`).
-    /// Default: `bitnamilegacy` (frozen, unmaintained; use a mirror or Bitnami Secure Images
-    /// for production).
-    pub namespace: String,
-    /// Sets the charts' `global.security.allowInsecureImages`, which they require before they
-    /// accept images from anywhere but their own registry. Default: `true`.
-    pub allow_insecure_images: bool,
-}
-
-impl Default for ImagesConfig {
-    fn default() -> Self {
-        Self {
-            registry: "docker.io".into(),
-            namespace: "bitnamilegacy".into(),
-            allow_insecure_images: true,
-        }
-    }
-}
-
-impl ImagesConfig {
-    /// Whether the frozen `bitnamilegacy` images are in use (psd warns about it).
-    pub fn uses_legacy_bitnami(&self) -> bool {
-        self.namespace == "bitnamilegacy"
-    }
-}
-
 /// The services psd renders.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServicesConfig {
-    /// Bitnami PostgreSQL in namespace `database`, exposed on Traefik entry point
-    /// `postgresql` (TCP 5432).
+    /// PostgreSQL run by the CloudNativePG operator: a `Cluster` named `postgresql` in namespace
+    /// `database`, exposed on Traefik entry point `postgresql` (TCP 5432).
     pub postgresql: PostgresqlConfig,
-    /// Bitnami Redis (standalone) in namespace `cache`, exposed on Traefik entry point `redis`
+    /// Redis, served by Valkey (BSD-licensed, speaks the Redis protocol) from its official
+    /// chart, standalone, in namespace `redis`, exposed on Traefik entry point `redis`
     /// (TCP 6379).
     pub redis: RedisConfig,
     /// Authentik in namespace `auth`, served over HTTPS at `<host>.<domain>`; its database lives
@@ -218,29 +184,33 @@ pub struct ServicesConfig {
 pub struct PostgresqlConfig {
     /// Render PostgreSQL. Default: `true`.
     pub enabled: bool,
-    /// Size of the data volume (a Kubernetes quantity such as `20Gi`). Default: `20Gi`.
+    /// PostgreSQL instances (1 to 9). `1` suits a single node (and disables the operator's
+    /// PodDisruptionBudgets, so draining the node cannot hang); `3` on a cluster of three or
+    /// more nodes gives a primary with two replicas on different nodes (required pod
+    /// anti-affinity) and switchover on updates. Default: `1`.
+    pub instances: u8,
+    /// Size of each instance's data volume (a Kubernetes quantity such as `20Gi`).
+    /// Default: `20Gi`.
     pub size: String,
     /// Storage class of the data volume; empty: the top-level `storage_class`. Default: empty.
     pub storage_class: String,
-    /// The application database the chart creates (`auth.database`, an SQL identifier).
-    /// Default: `app`.
+    /// The application database created at bootstrap (`bootstrap.initdb.database`, an SQL
+    /// identifier). Default: `app`.
     pub database: String,
-    /// The application user the chart creates (`auth.username`, an SQL identifier).
-    /// Default: `app`.
+    /// The application database's owner (`bootstrap.initdb.owner`, an SQL identifier); its
+    /// password is in Secret `database/postgresql-app-credentials`. Default: `app`.
     pub username: String,
-    /// Image tag override; empty: the chart's default tag. Default: empty.
-    pub image_tag: String,
 }
 
 impl Default for PostgresqlConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            instances: 1,
             size: "20Gi".into(),
             storage_class: String::new(),
             database: "app".into(),
             username: "app".into(),
-            image_tag: String::new(),
         }
     }
 }
@@ -249,14 +219,12 @@ impl Default for PostgresqlConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// Render Redis. Default: `true`.
+    /// Render Redis (Valkey). Default: `true`.
     pub enabled: bool,
-    /// Size of the master's data volume (a Kubernetes quantity). Default: `8Gi`.
+    /// Size of the data volume (a Kubernetes quantity). Default: `8Gi`.
     pub size: String,
     /// Storage class of the data volume; empty: the top-level `storage_class`. Default: empty.
     pub storage_class: String,
-    /// Image tag override; empty: the chart's default tag. Default: empty.
-    pub image_tag: String,
 }
 
 impl Default for RedisConfig {
@@ -265,7 +233,6 @@ impl Default for RedisConfig {
             enabled: true,
             size: "8Gi".into(),
             storage_class: String::new(),
-            image_tag: String::new(),
         }
     }
 }
@@ -278,9 +245,11 @@ pub struct AuthentikConfig {
     pub enabled: bool,
     /// Host label: Authentik is served at `<host>.<domain>` (a DNS-1123 label). Default: `auth`.
     pub host: String,
-    /// Authentik's own database inside PostgreSQL (an SQL identifier). Default: `authentik`.
+    /// Authentik's own database inside PostgreSQL, created by a CloudNativePG `Database` (an
+    /// SQL identifier). Default: `authentik`.
     pub database: String,
-    /// The PostgreSQL role Authentik connects as (an SQL identifier). Default: `authentik`.
+    /// The PostgreSQL role Authentik connects as, a managed role of the `Cluster` (an SQL
+    /// identifier). Default: `authentik`.
     pub username: String,
     /// Email of the initial `akadmin` user (`AUTHENTIK_BOOTSTRAP_EMAIL`).
     /// Default: the ACME email.
@@ -299,34 +268,93 @@ impl Default for AuthentikConfig {
     }
 }
 
-/// Pinned chart versions.
+/// Who may reach Traefik's entry points.
+///
+/// psd adds TCP entry points for PostgreSQL and Redis to K3s' Traefik. K3s' ServiceLB would
+/// publish them in clear text on every node address; psd limits the whole Traefik
+/// LoadBalancer Service to `source_ranges` (ServiceLB drops every other source) and turns off
+/// its NodePorts, which source ranges do not cover.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
-pub struct ChartsConfig {
+pub struct ExposureConfig {
+    /// Source address ranges (CIDR) allowed to reach Traefik (`loadBalancerSourceRanges`).
+    /// Must not be empty while a data service is enabled. Add `fd7a:115c:a1e0::/48` only on a
+    /// dual-stack cluster. Default: `[100.64.0.0/10]`, the tailnet's IPv4 range.
+    pub source_ranges: Vec<String>,
+    /// Redirect plain HTTP on entry point `web` to HTTPS (`websecure`), permanently.
+    /// Default: `true`.
+    pub https_redirect: bool,
+}
+
+impl Default for ExposureConfig {
+    fn default() -> Self {
+        Self {
+            source_ranges: vec![TAILNET_IPV4_RANGE.into()],
+            https_redirect: true,
+        }
+    }
+}
+
+/// The tailnet's IPv4 range (Tailscale's CGNAT block).
+pub const TAILNET_IPV4_RANGE: &str = "100.64.0.0/10";
+
+/// Every pinned version of the rendered tree: chart tags of the Flux `OCIRepository`s and the
+/// images the charts and the operator run. Changing one here is the whole upgrade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct VersionsConfig {
     /// cert-manager chart tag in `oci://quay.io/jetstack/charts/cert-manager`.
     /// Default: `v1.21.1`.
     pub cert_manager: String,
-    /// Bitnami PostgreSQL chart tag in `oci://registry-1.docker.io/bitnamicharts/postgresql`.
-    /// Default: `17.1.0`.
-    pub postgresql: String,
-    /// Bitnami Redis chart tag in `oci://registry-1.docker.io/bitnamicharts/redis`.
-    /// Default: `23.1.1`.
-    pub redis: String,
+    /// CloudNativePG operator chart tag in `oci://ghcr.io/cloudnative-pg/charts/cloudnative-pg`.
+    /// Default: `0.29.0` (operator 1.30.0).
+    pub cloudnative_pg: String,
+    /// PostgreSQL image of the `Cluster` (`imageName`): a CloudNativePG image whose tag starts
+    /// with the major version (never `latest`), optionally with an `@sha256:` digest.
+    /// Default: `ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie`.
+    pub postgresql_image: String,
+    /// Valkey chart tag in `oci://ghcr.io/valkey-io/valkey-helm/valkey`. Default: `0.11.0`.
+    pub valkey: String,
+    /// Valkey image tag in `docker.io/valkey/valkey`. Default: `9.1.1`.
+    pub valkey_image: String,
     /// Authentik chart tag in `oci://ghcr.io/goauthentik/helm-charts/authentik`.
     /// Default: `2026.8.0`.
     pub authentik: String,
 }
 
-impl Default for ChartsConfig {
+impl Default for VersionsConfig {
     fn default() -> Self {
         Self {
             cert_manager: "v1.21.1".into(),
-            postgresql: "17.1.0".into(),
-            redis: "23.1.1".into(),
+            cloudnative_pg: "0.29.0".into(),
+            postgresql_image: "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie".into(),
+            valkey: "0.11.0".into(),
+            valkey_image: "9.1.1".into(),
             authentik: "2026.8.0".into(),
         }
     }
 }
+
+/// Keys of the first stack (Bitnami) that stack v2 removed: (dotted path, what replaces it).
+const REMOVED_KEYS: &[(&str, &str)] = &[
+    (
+        "images",
+        "the Bitnami image overrides are gone: PostgreSQL runs on CloudNativePG \
+         (`versions.postgresql_image`) and Redis on Valkey (`versions.valkey_image`)",
+    ),
+    (
+        "charts",
+        "chart pins moved to `versions` (cert_manager, cloudnative_pg, valkey, authentik)",
+    ),
+    (
+        "services.postgresql.image_tag",
+        "the image is pinned in `versions.postgresql_image`",
+    ),
+    (
+        "services.redis.image_tag",
+        "the image is pinned in `versions.valkey_image`",
+    ),
+];
 
 impl ClusterConfig {
     /// Parses a `psd.yaml`. Missing fields take their defaults; unknown keys, wrong types and
@@ -343,7 +371,7 @@ impl ClusterConfig {
             strict_booleans: true,
         };
         serde_saphyr::from_str_with_options(text, opts)
-            .map_err(|e| ClusterError::Parse(e.to_string()))
+            .map_err(|e| removed_key(text).unwrap_or_else(|| ClusterError::Parse(e.to_string())))
     }
 
     /// [`ClusterConfig::from_yaml`] for text read from `source` (a file path), which the
@@ -370,7 +398,7 @@ impl ClusterConfig {
         non_empty_or(&self.services.postgresql.storage_class, &self.storage_class)
     }
 
-    /// The storage class Redis' volume uses.
+    /// The storage class of Redis' (Valkey's) volume.
     pub fn redis_storage_class(&self) -> &str {
         non_empty_or(&self.services.redis.storage_class, &self.storage_class)
     }
@@ -413,12 +441,17 @@ impl ClusterConfig {
             )?;
         }
         check("storage_class", validate_subdomain(&self.storage_class))?;
-        check("images.registry", validate_registry(&self.images.registry))?;
-        check(
-            "images.namespace",
-            validate_image_path(&self.images.namespace),
-        )?;
         let pg = &self.services.postgresql;
+        check("services.postgresql.instances", {
+            if (1..=9).contains(&pg.instances) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} instances: use 1 on a single node, 3 for high availability (at most 9)",
+                    pg.instances
+                ))
+            }
+        })?;
         check("services.postgresql.size", validate_quantity(&pg.size))?;
         if !pg.storage_class.is_empty() {
             check(
@@ -434,7 +467,6 @@ impl ClusterConfig {
             "services.postgresql.username",
             validate_sql_identifier(&pg.username),
         )?;
-        check("services.postgresql.image_tag", validate_tag(&pg.image_tag))?;
         let rd = &self.services.redis;
         check("services.redis.size", validate_quantity(&rd.size))?;
         if !rd.storage_class.is_empty() {
@@ -443,7 +475,6 @@ impl ClusterConfig {
                 validate_subdomain(&rd.storage_class),
             )?;
         }
-        check("services.redis.image_tag", validate_tag(&rd.image_tag))?;
         let ak = &self.services.authentik;
         check("services.authentik.host", validate_label(&ak.host))?;
         check(
@@ -483,26 +514,42 @@ impl ClusterConfig {
                     .into(),
             });
         }
-        check(
-            "charts.cert_manager",
-            validate_tag(&self.charts.cert_manager),
-        )?;
-        check("charts.postgresql", validate_tag(&self.charts.postgresql))?;
-        check("charts.redis", validate_tag(&self.charts.redis))?;
-        check("charts.authentik", validate_tag(&self.charts.authentik))?;
-        for (field, v) in [
-            ("charts.cert_manager", &self.charts.cert_manager),
-            ("charts.postgresql", &self.charts.postgresql),
-            ("charts.redis", &self.charts.redis),
-            ("charts.authentik", &self.charts.authentik),
+        for (i, range) in self.exposure.source_ranges.iter().enumerate() {
+            check(
+                &format!("exposure.source_ranges[{i}]"),
+                validate_cidr(range),
+            )?;
+        }
+        if self.exposure.source_ranges.is_empty() && (pg.enabled || rd.enabled) {
+            return Err(ClusterError::Invalid {
+                field: "exposure.source_ranges".into(),
+                reason: format!(
+                    "empty, so the PostgreSQL/Redis ports would be open to every network the \
+                     nodes are on; list the ranges allowed in (the tailnet is \
+                     {TAILNET_IPV4_RANGE})"
+                ),
+            });
+        }
+        let v = &self.versions;
+        for (field, tag) in [
+            ("versions.cert_manager", &v.cert_manager),
+            ("versions.cloudnative_pg", &v.cloudnative_pg),
+            ("versions.valkey", &v.valkey),
+            ("versions.valkey_image", &v.valkey_image),
+            ("versions.authentik", &v.authentik),
         ] {
-            if v.is_empty() {
+            check(field, validate_tag(tag))?;
+            if tag.is_empty() || tag == "latest" {
                 return Err(ClusterError::Invalid {
                     field: field.into(),
-                    reason: "a chart version is required".into(),
+                    reason: "a pinned version is required (not empty, not `latest`)".into(),
                 });
             }
         }
+        check(
+            "versions.postgresql_image",
+            validate_postgres_image(&v.postgresql_image),
+        )?;
         Ok(())
     }
 
@@ -511,6 +558,24 @@ impl ClusterConfig {
         // Serialising plain strings, bools and lists cannot fail.
         serde_saphyr::to_string(&Self::default()).unwrap_or_default()
     }
+}
+
+/// A key of the first stack in `text`, as a clear error saying what replaced it.
+fn removed_key(text: &str) -> Option<ClusterError> {
+    let doc: serde_json::Value = serde_saphyr::from_str(text).ok()?;
+    REMOVED_KEYS.iter().find_map(|(path, instead)| {
+        let found = path
+            .split('.')
+            .try_fold(&doc, |v, key| v.get(key))
+            .is_some();
+        found.then(|| ClusterError::Invalid {
+            field: (*path).into(),
+            reason: format!(
+                "this key belongs to the Bitnami stack that psd no longer renders: {instead}. \
+                 Remove it from psd.yaml (docs/MIGRATION-stack-v2.md explains the move)"
+            ),
+        })
+    })
 }
 
 fn non_empty_or<'a>(a: &'a str, b: &'a str) -> &'a str {
@@ -624,32 +689,59 @@ fn validate_tag(s: &str) -> Result<(), String> {
     }
 }
 
-fn validate_registry(s: &str) -> Result<(), String> {
-    let (host, port) = s.split_once(':').unwrap_or((s, ""));
-    let host_ok = validate_subdomain(host).is_ok() || host == "localhost";
-    let port_ok = port.is_empty() || port.parse::<u16>().is_ok_and(|p| p > 0);
-    if host_ok && port_ok {
-        Ok(())
-    } else {
-        Err(format!("`{s}` is not a registry host such as docker.io"))
+/// A CloudNativePG PostgreSQL image: `registry/path:TAG[@sha256:HEX]` whose tag starts with
+/// the PostgreSQL major version (the operator rejects `latest` and derives the major from
+/// the tag).
+fn validate_postgres_image(s: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        format!(
+            "`{s}` {why}; use an image such as \
+             ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
+        )
+    };
+    let (name, digest) = match s.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (s, None),
+    };
+    if let Some(d) = digest {
+        let hex = d.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("has a digest that is not sha256:<64 hex digits>"));
+        }
     }
-}
-
-fn validate_image_path(s: &str) -> Result<(), String> {
-    let ok = !s.is_empty()
-        && s.split('/').all(|part| {
+    let Some((repo, tag)) = name.rsplit_once(':').filter(|(r, _)| !r.ends_with('/')) else {
+        return Err(bad("has no tag"));
+    };
+    let repo_ok = !repo.is_empty()
+        && repo.split('/').all(|part| {
             !part.is_empty()
                 && part
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-:".contains(&b))
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{s}` is not an image repository path (lower-case, '/'-separated)"
-        ))
+    if !repo_ok {
+        return Err(bad("is not an image reference"));
     }
+    validate_tag(tag)?;
+    if !tag.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return Err(bad(
+            "has a tag that does not start with the PostgreSQL major version",
+        ));
+    }
+    Ok(())
+}
+
+/// An IPv4 or IPv6 network in CIDR notation, e.g. `100.64.0.0/10`.
+fn validate_cidr(s: &str) -> Result<(), String> {
+    let bad = || format!("`{s}` is not a CIDR range such as 100.64.0.0/10");
+    let (addr, bits) = s.split_once('/').ok_or_else(bad)?;
+    let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let bits: u8 = bits.parse().map_err(|_| bad())?;
+    if bits > max || (bits.to_string() != s.split_once('/').map_or("", |(_, b)| b)) {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 fn validate_host_port(s: &str) -> Result<(), String> {
@@ -729,7 +821,8 @@ mod tests {
         assert_eq!(c.services.redis.size, "8Gi");
         assert_eq!(c.storage_class, "local-path");
         assert_eq!(c.flux.cluster_name, "k3s");
-        assert!(c.images.uses_legacy_bitnami());
+        assert_eq!(c.services.postgresql.instances, 1);
+        assert_eq!(c.exposure.source_ranges, ["100.64.0.0/10"]);
         assert_eq!(c.authentik_host(), "auth.almckay.io");
         assert_eq!(c.authentik_bootstrap_email(), "admin@almckay.io");
     }
@@ -822,6 +915,31 @@ mod tests {
                 "services.authentik.enabled",
             ),
             ("flux:\n  root: ../out\n", "flux.root"),
+            (
+                "services:\n  postgresql:\n    instances: 0\n",
+                "services.postgresql.instances",
+            ),
+            (
+                "exposure:\n  source_ranges: [100.64.0.0/33]\n",
+                "exposure.source_ranges[0]",
+            ),
+            (
+                "exposure:\n  source_ranges: [tailnet]\n",
+                "exposure.source_ranges[0]",
+            ),
+            ("exposure:\n  source_ranges: []\n", "exposure.source_ranges"),
+            (
+                "versions:\n  postgresql_image: ghcr.io/cloudnative-pg/postgresql:latest\n",
+                "versions.postgresql_image",
+            ),
+            (
+                "versions:\n  postgresql_image: ghcr.io/cloudnative-pg/postgresql\n",
+                "versions.postgresql_image",
+            ),
+            (
+                "versions:\n  valkey_image: latest\n",
+                "versions.valkey_image",
+            ),
         ];
         for (yaml, field) in cases {
             match ClusterConfig::from_yaml(yaml).unwrap().validate() {
@@ -829,6 +947,83 @@ mod tests {
                 other => panic!("{yaml}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn keys_of_the_bitnami_stack_say_what_replaced_them() {
+        for (yaml, field, hint) in [
+            (
+                "images:\n  namespace: bitnamilegacy\n",
+                "images",
+                "versions.postgresql_image",
+            ),
+            ("charts:\n  postgresql: 17.1.0\n", "charts", "versions"),
+            (
+                "services:\n  redis:\n    image_tag: 8.2.1\n",
+                "services.redis.image_tag",
+                "versions.valkey_image",
+            ),
+        ] {
+            match ClusterConfig::from_yaml(yaml) {
+                Err(ClusterError::Invalid { field: f, reason }) => {
+                    assert_eq!(f, field, "{yaml}");
+                    assert!(reason.contains(hint), "{reason}");
+                    assert!(reason.contains("MIGRATION-stack-v2.md"), "{reason}");
+                }
+                other => panic!("{yaml}: {other:?}"),
+            }
+        }
+        // An unknown key that never existed is still the parser's located error.
+        let msg = ClusterConfig::from_yaml("imgs: {}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 1"), "{msg}");
+    }
+
+    #[test]
+    fn exposure_and_images() {
+        for ok in [
+            "100.64.0.0/10",
+            "fd7a:115c:a1e0::/48",
+            "0.0.0.0/0",
+            "10.0.0.1/32",
+        ] {
+            validate_cidr(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "100.64.0.0",
+            "100.64.0.0/",
+            "100.64.0.0/010",
+            "::/129",
+            "x/8",
+        ] {
+            assert!(validate_cidr(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie",
+            "localhost:5000/pg/postgresql:17",
+            "ghcr.io/cloudnative-pg/postgresql:18.6-202608170814-standard-trixie@sha256:771f9eab5225587af259d84680cc69a5b6e374ac32bb24effafde1f3368a1241",
+        ] {
+            validate_postgres_image(ok).unwrap();
+        }
+        for bad in [
+            "postgresql",
+            "ghcr.io/x/postgresql:latest",
+            "ghcr.io/x/postgresql:18@sha256:abc",
+            "GHCR.io/x/postgresql:18",
+            "localhost:5000/postgresql",
+        ] {
+            assert!(validate_postgres_image(bad).is_err(), "{bad}");
+        }
+        // Without any data service the ranges may be empty (Traefik serves only HTTP(S)).
+        let mut c = ClusterConfig::default();
+        c.exposure.source_ranges.clear();
+        assert!(c.validate().is_err());
+        c.services.postgresql.enabled = false;
+        c.services.authentik.enabled = false;
+        c.services.redis.enabled = false;
+        c.validate().unwrap();
     }
 
     #[test]
@@ -853,9 +1048,9 @@ mod tests {
             "flux",
             "sops",
             "storage_class",
-            "images",
             "services",
-            "charts",
+            "exposure",
+            "versions",
         ] {
             assert!(props.get(key).is_some(), "{key} missing from schema");
         }

@@ -1,8 +1,8 @@
-//! Service credentials that become Kubernetes Secrets: PostgreSQL, Redis, Authentik and the
-//! Cloudflare API token for cert-manager.
+//! Service credentials that become Kubernetes Secrets: PostgreSQL roles (CloudNativePG), the
+//! Redis-protocol password (Valkey), Authentik and the Cloudflare API token for cert-manager.
 //!
 //! Secret names, namespaces and data keys are the ones the charts read (see
-//! `shared/docs/gitops-apis.md` rows 14 and 18–21). Generated secrets come from the OS CSPRNG
+//! `shared/docs/gitops-apis.md` rows 14 and 21, and §4.3). Generated secrets come from the OS CSPRNG
 //! as alphanumeric strings (62 symbols, ≈ 5.95 bits per character, no escaping ever needed).
 
 use std::fmt;
@@ -56,128 +56,121 @@ fn debug_redacted(
     s.finish()
 }
 
-/// Credentials of the Bitnami PostgreSQL release: Secret `database/postgresql-credentials`
-/// with `postgres-password` (the `postgres` superuser) and `password` (the application user,
-/// the chart's default `auth.secretKeys.userPasswordKey`).
+/// The login of one PostgreSQL role of a CloudNativePG `Cluster`: the database owner made by
+/// `bootstrap.initdb` or a role of `managed.roles[]`.
 ///
-/// The user name and database name are not secret and are not read from the Secret by the
-/// chart: render them as `auth.username` / `auth.database` values.
+/// It becomes a `kubernetes.io/basic-auth` Secret in namespace `database` with exactly the keys
+/// the operator reads, `username` (the role name) and `password`, labelled
+/// `cnpg.io/reload: "true"` so that a changed password is applied to the running cluster. The
+/// Secret's name is chosen by the caller ([`PostgresRoleCredentials::APP_SECRET_NAME`] for the
+/// application owner, [`PostgresRoleCredentials::secret_name_for`] for a client's role); names
+/// CloudNativePG reserves (`<cluster>-app`, `-superuser`, `-ca`, `-server`, `-replication`)
+/// are never produced.
 #[derive(Clone)]
-pub struct PostgreSQLCredentials {
-    username: String,
-    database: String,
-    admin_password: SecretString,
-    user_password: SecretString,
+pub struct PostgresRoleCredentials {
+    role: String,
+    password: SecretString,
 }
 
-impl PostgreSQLCredentials {
-    /// Secret name (`auth.existingSecret`).
-    pub const SECRET_NAME: &'static str = "postgresql-credentials";
-    /// Namespace of the PostgreSQL release.
+impl PostgresRoleCredentials {
+    /// Namespace of the PostgreSQL `Cluster` and of every role Secret.
     pub const NAMESPACE: &'static str = "database";
-    /// Key of the superuser password (`auth.secretKeys.adminPasswordKey`, chart default).
-    pub const ADMIN_PASSWORD_KEY: &'static str = "postgres-password";
-    /// Key of the application user's password (`auth.secretKeys.userPasswordKey`, chart default).
-    pub const USER_PASSWORD_KEY: &'static str = "password";
+    /// The Secret of the application database's owner (`bootstrap.initdb.secret`).
+    pub const APP_SECRET_NAME: &'static str = "postgresql-app-credentials";
+    /// Key of the role name (read by the operator; must equal the role).
+    pub const USERNAME_KEY: &'static str = "username";
+    /// Key of the password.
+    pub const PASSWORD_KEY: &'static str = "password";
+    /// The label that makes CloudNativePG re-apply the Secret when it changes.
+    pub const RELOAD_LABEL: (&'static str, &'static str) = ("cnpg.io/reload", "true");
 
-    /// New credentials for `username` / `database` (plain PostgreSQL identifiers) with two
-    /// generated 32-character passwords (≈ 190 bits each).
+    /// The name of the role Secret of a client service, e.g. `postgresql-authentik-credentials`
+    /// for `authentik` (a DNS-1123 label).
+    #[must_use]
+    pub fn secret_name_for(client: &str) -> String {
+        format!("postgresql-{client}-credentials")
+    }
+
+    /// A new login for `role` (a plain PostgreSQL identifier) with a generated 32-character
+    /// password (≈ 190 bits).
     ///
     /// # Errors
     /// [`ValidationError::InvalidPostgresIdentifier`] (wrapped), or
     /// [`CredentialError::Entropy`].
-    pub fn generate(username: &str, database: &str) -> Result<Self, CredentialError> {
-        validate_postgres_identifier("PostgreSQL user name", username)?;
-        validate_postgres_identifier("PostgreSQL database name", database)?;
+    pub fn generate(role: &str) -> Result<Self, CredentialError> {
+        validate_postgres_identifier("PostgreSQL role name", role)?;
         Ok(Self {
-            username: username.to_owned(),
-            database: database.to_owned(),
-            admin_password: random::alphanumeric(PASSWORD_LENGTH)?,
-            user_password: random::alphanumeric(PASSWORD_LENGTH)?,
+            role: role.to_owned(),
+            password: random::alphanumeric(PASSWORD_LENGTH)?,
         })
     }
 
-    /// Credentials re-using passwords read from an existing (decrypted) Secret.
+    /// A login re-using a password read from an existing Secret (or shared with another
+    /// Secret, such as Authentik's `AUTHENTIK_POSTGRESQL__PASSWORD`).
     ///
     /// # Errors
     /// [`ValidationError::InvalidPostgresIdentifier`], [`ValidationError::EmptyPassword`] or
     /// [`ValidationError::PasswordNotPrintable`].
-    pub fn from_existing(
-        username: &str,
-        database: &str,
-        admin_password: SecretString,
-        user_password: SecretString,
-    ) -> Result<Self, ValidationError> {
-        validate_postgres_identifier("PostgreSQL user name", username)?;
-        validate_postgres_identifier("PostgreSQL database name", database)?;
-        check_password("PostgreSQL admin password", &admin_password)?;
-        check_password("PostgreSQL user password", &user_password)?;
+    pub fn from_existing(role: &str, password: SecretString) -> Result<Self, ValidationError> {
+        validate_postgres_identifier("PostgreSQL role name", role)?;
+        check_password("PostgreSQL role password", &password)?;
         Ok(Self {
-            username: username.to_owned(),
-            database: database.to_owned(),
-            admin_password,
-            user_password,
+            role: role.to_owned(),
+            password,
         })
     }
 
-    /// The application user (`auth.username`).
+    /// The role name (the Secret's `username`).
     #[must_use]
-    pub fn username(&self) -> &str {
-        &self.username
+    pub fn role(&self) -> &str {
+        &self.role
     }
 
-    /// The application database (`auth.database`).
+    /// The password.
     #[must_use]
-    pub fn database(&self) -> &str {
-        &self.database
+    pub fn password(&self) -> &SecretString {
+        &self.password
     }
 
-    /// The `postgres` superuser password.
-    #[must_use]
-    pub fn admin_password(&self) -> &SecretString {
-        &self.admin_password
-    }
-
-    /// The application user's password.
-    #[must_use]
-    pub fn user_password(&self) -> &SecretString {
-        &self.user_password
-    }
-
-    /// The Secret `database/postgresql-credentials`.
-    #[must_use]
-    pub fn to_secret_manifest(&self) -> SecretManifest {
-        let mut s = SecretManifest::new_unchecked(Self::SECRET_NAME, Self::NAMESPACE);
-        s.push_unchecked(Self::ADMIN_PASSWORD_KEY, self.admin_password.clone());
-        s.push_unchecked(Self::USER_PASSWORD_KEY, self.user_password.clone());
-        s
+    /// The basic-auth Secret `database/<secret_name>`.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidDnsSubdomain`] if `secret_name` is not a valid Secret name.
+    pub fn to_secret_manifest(&self, secret_name: &str) -> Result<SecretManifest, ValidationError> {
+        let mut s = SecretManifest::new(secret_name, Self::NAMESPACE)?
+            .with_label(Self::RELOAD_LABEL.0, Self::RELOAD_LABEL.1)?
+            .with_type(SecretManifest::TYPE_BASIC_AUTH)?;
+        s.push_unchecked(Self::USERNAME_KEY, SecretString::from(self.role.as_str()));
+        s.push_unchecked(Self::PASSWORD_KEY, self.password.clone());
+        Ok(s)
     }
 }
 
-impl fmt::Debug for PostgreSQLCredentials {
+impl fmt::Debug for PostgresRoleCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         debug_redacted(
             f,
-            "PostgreSQLCredentials",
-            &[("username", &self.username), ("database", &self.database)],
-            &["admin_password", "user_password"],
+            "PostgresRoleCredentials",
+            &[("role", &self.role)],
+            &["password"],
         )
     }
 }
 
-/// Credentials of the Bitnami Redis release: Secret `cache/redis-credentials` with
-/// `redis-password` (`auth.existingSecretPasswordKey`).
+/// The password of the Redis-protocol server (Valkey): Secret `redis/redis-credentials` with
+/// `redis-password`, read by the Valkey chart through `auth.usersExistingSecret` and
+/// `auth.aclUsers.default.passwordKey`.
 #[derive(Clone)]
 pub struct RedisCredentials {
     password: SecretString,
 }
 
 impl RedisCredentials {
-    /// Secret name (`auth.existingSecret`).
+    /// Secret name (`auth.usersExistingSecret`).
     pub const SECRET_NAME: &'static str = "redis-credentials";
-    /// Namespace of the Redis release.
-    pub const NAMESPACE: &'static str = "cache";
-    /// Key of the password (`auth.existingSecretPasswordKey`).
+    /// Namespace of the Valkey release.
+    pub const NAMESPACE: &'static str = "redis";
+    /// Key of the default user's password (`auth.aclUsers.default.passwordKey`).
     pub const PASSWORD_KEY: &'static str = "redis-password";
 
     /// A generated 32-character password (≈ 190 bits).
@@ -205,7 +198,7 @@ impl RedisCredentials {
         &self.password
     }
 
-    /// The Secret `cache/redis-credentials`.
+    /// The Secret `redis/redis-credentials`.
     #[must_use]
     pub fn to_secret_manifest(&self) -> SecretManifest {
         let mut s = SecretManifest::new_unchecked(Self::SECRET_NAME, Self::NAMESPACE);
@@ -251,7 +244,7 @@ impl AuthentikCredentials {
     /// New credentials: a 64-character secret key (≈ 381 bits), a 32-character bootstrap
     /// password (≈ 190 bits) and a 64-character bootstrap token (≈ 381 bits).
     /// `postgresql_password` must be the password of the PostgreSQL user Authentik connects
-    /// as, normally [`PostgreSQLCredentials::user_password`].
+    /// as; the same value goes into that role's [`PostgresRoleCredentials`] Secret.
     ///
     /// # Errors
     /// [`ValidationError::InvalidEmail`], [`ValidationError::EmptyPassword`] or

@@ -333,6 +333,15 @@ pub enum ValidationError {
         /// What rule it breaks.
         reason: &'static str,
     },
+    /// A Secret `type` is empty or has whitespace or control characters.
+    #[error(
+        "`{value}` is not a Secret type: use `Opaque`, `kubernetes.io/basic-auth` or another \
+         type without spaces"
+    )]
+    InvalidSecretType {
+        /// The rejected type (types are not secret).
+        value: String,
+    },
     /// The same Secret data key was added twice.
     #[error("the Secret key `{key}` is set twice; each key may appear once")]
     DuplicateSecretKey {

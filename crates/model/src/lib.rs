@@ -9,9 +9,9 @@
 //!   ([`read_key_file`], [`write_key_file`]), and build the `flux-system/sops-age` Secret Flux
 //!   decrypts with ([`AgeKeyPair::to_kubernetes_secret`]). Parsing is strict: wrong prefix,
 //!   case, checksum or length each give their own [`KeyError`].
-//! - [`PostgreSQLCredentials`], [`RedisCredentials`], [`AuthentikCredentials`],
-//!   [`CloudflareConfig`]: service credentials with the Secret names, namespaces and keys the
-//!   Helm charts read. Passwords are generated from the OS CSPRNG (`generate`) or re-used from
+//! - [`PostgresRoleCredentials`], [`RedisCredentials`], [`AuthentikCredentials`],
+//!   [`CloudflareConfig`]: service credentials with the Secret names, types, namespaces and
+//!   keys the operator and the Helm charts read. Passwords are generated from the OS CSPRNG (`generate`) or re-used from
 //!   a decrypted Secret (`from_existing`).
 //! - [`SecretManifest`]: an ordered `v1` Secret whose values are [`secrecy::SecretString`]s.
 //!   It has no `Serialize`; a renderer walks [`SecretManifest::string_data`] and exposes each
@@ -22,7 +22,7 @@
 //! # Example
 //!
 //! ```
-//! use psd_model::{AgeKeyPair, PostgreSQLCredentials, Recipient};
+//! use psd_model::{AgeKeyPair, PostgresRoleCredentials, Recipient};
 //! use psd_model::secrecy::ExposeSecret;
 //!
 //! // A fresh key pair, and its public half parsed back from text.
@@ -36,14 +36,14 @@
 //! assert_eq!((flux.namespace(), flux.name()), ("flux-system", "sops-age"));
 //! assert_eq!(flux.keys().collect::<Vec<_>>(), ["age.agekey"]);
 //!
-//! // Generated database credentials as a Secret; values stay secret until exposed.
-//! let db = PostgreSQLCredentials::generate("authentik", "authentik")?;
-//! let secret = db.to_secret_manifest();
-//! assert_eq!(secret.keys().collect::<Vec<_>>(), ["postgres-password", "password"]);
-//! for (key, value) in secret.string_data() {
-//!     assert_eq!(value.expose_secret().len(), 32, "{key}");
-//! }
-//! assert!(!format!("{secret:?}").contains(db.user_password().expose_secret()));
+//! // A generated PostgreSQL login as a basic-auth Secret; values stay secret until exposed.
+//! let db = PostgresRoleCredentials::generate("authentik")?;
+//! let secret = db.to_secret_manifest(&PostgresRoleCredentials::secret_name_for("authentik"))?;
+//! assert_eq!(secret.secret_type(), "kubernetes.io/basic-auth");
+//! assert_eq!(secret.keys().collect::<Vec<_>>(), ["username", "password"]);
+//! assert_eq!(secret.get("username").unwrap().expose_secret(), "authentik");
+//! assert_eq!(db.password().expose_secret().len(), 32);
+//! assert!(!format!("{secret:?}").contains(db.password().expose_secret()));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
@@ -61,7 +61,7 @@ mod secret;
 pub use certificate::{Certificate, CertificateConfig, CertificateSpec, IssuerRef, ObjectMeta};
 pub use credentials::{
     AUTHENTIK_SECRET_KEY_LENGTH, AUTHENTIK_SECRET_KEY_MIN_LENGTH, AUTHENTIK_TOKEN_LENGTH,
-    AuthentikCredentials, CloudflareConfig, PASSWORD_LENGTH, PostgreSQLCredentials,
+    AuthentikCredentials, CloudflareConfig, PASSWORD_LENGTH, PostgresRoleCredentials,
     RedisCredentials,
 };
 pub use error::{CredentialError, KeyError, KeyFileError, KeyKind, ValidationError};

@@ -34,8 +34,11 @@ impl SecretManifest {
     pub const API_VERSION: &'static str = "v1";
     /// `kind` of every Secret.
     pub const KIND: &'static str = "Secret";
-    /// The `type` psd uses.
+    /// The `type` of a Secret with arbitrary keys.
     pub const TYPE_OPAQUE: &'static str = "Opaque";
+    /// The `type` of a login (`username` and `password` keys), as CloudNativePG wants for
+    /// every role and database owner Secret.
+    pub const TYPE_BASIC_AUTH: &'static str = "kubernetes.io/basic-auth";
 
     /// An empty `Opaque` Secret named `name` (a DNS-1123 subdomain) in `namespace` (a DNS-1123
     /// label), labelled `app.kubernetes.io/managed-by: psd`.
@@ -72,6 +75,29 @@ impl SecretManifest {
             });
         }
         self.labels.push((key.to_owned(), value.to_owned()));
+        Ok(self)
+    }
+
+    /// Sets the `type` ([`SecretManifest::TYPE_OPAQUE`] by default). The type of a Secret
+    /// cannot change in a cluster once it exists, so a renderer must keep it stable.
+    ///
+    /// A `kubernetes.io/basic-auth` Secret must hold `username` or `password` (Kubernetes
+    /// checks it when the Secret is applied); [`SecretManifest::insert`] the keys before or
+    /// after, the check here is only on the type's spelling.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidSecretType`] for an empty type or one with whitespace or
+    /// control characters.
+    pub fn with_type(mut self, secret_type: &str) -> Result<Self, ValidationError> {
+        if secret_type.is_empty()
+            || secret_type.len() > 253
+            || !secret_type.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ValidationError::InvalidSecretType {
+                value: secret_type.escape_debug().to_string(),
+            });
+        }
+        self.secret_type = secret_type.to_owned();
         Ok(self)
     }
 
@@ -137,7 +163,7 @@ impl SecretManifest {
         &self.labels
     }
 
-    /// `type`: `Opaque`.
+    /// `type`: `Opaque` unless [`SecretManifest::with_type`] set another.
     #[must_use]
     pub fn secret_type(&self) -> &str {
         &self.secret_type

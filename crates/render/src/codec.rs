@@ -85,11 +85,6 @@ pub fn string_data(tree: &Tree) -> Option<Vec<(String, SecretString)>> {
     Some(out)
 }
 
-/// Looks a key up in [`string_data`]'s output.
-pub fn get<'a>(data: &'a [(String, SecretString)], key: &str) -> Option<&'a SecretString> {
-    data.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
 /// Why an existing file could not be decrypted.
 #[derive(Debug)]
 pub enum DecryptError {

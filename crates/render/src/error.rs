@@ -73,6 +73,31 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
+    /// The repository holds a tree of psd's first (Bitnami) stack: rendering stack v2 over it
+    /// makes Flux delete the old databases and their volumes.
+    #[error(
+        "this repository holds psd's Bitnami stack ({}). Rendering the CloudNativePG/Valkey \
+         stack over it makes Flux delete the old PostgreSQL and Redis releases and their \
+         volumes. Move the data first (pg_dump from the old PostgreSQL, pg_restore into the new \
+         Cluster; steps in docs/MIGRATION-stack-v2.md), then render again with \
+         --allow-destructive",
+        files.join(", ")
+    )]
+    LegacyStack {
+        /// The first stack's files found.
+        files: Vec<String>,
+    },
+    /// The cluster entry folder lists `flux-system` but the folder is not in this checkout.
+    #[error(
+        "{} is listed in the cluster's kustomization.yaml but missing here: without it Flux \
+         would prune its own components. Pull the repository (git pull) so the folder `flux \
+         bootstrap` wrote is present, then render again",
+        path.display()
+    )]
+    FluxSystemMissing {
+        /// The missing folder.
+        path: PathBuf,
+    },
     /// A path recorded in the previous render's file list points outside the tree.
     #[error("refusing to remove {0}: outside the rendered tree")]
     UnsafePath(PathBuf),

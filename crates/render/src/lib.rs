@@ -1,7 +1,11 @@
 //! Renders the complete Flux GitOps tree for a cluster description (`gitops/`): cert-manager and
-//! its ClusterIssuers, the Cloudflare token, PostgreSQL, Redis, Authentik, Traefik TCP entry
-//! points and IngressRouteTCPs, Flux Kustomizations with SOPS decryption and `.sops.yaml`, with
-//! every Secret encrypted in memory by `psd-sops` before it touches disk.
+//! its ClusterIssuers, the Cloudflare token, Traefik's entry points limited to the tailnet,
+//! PostgreSQL on the CloudNativePG operator, Redis as Valkey, Authentik, one Flux
+//! Kustomization per component with SOPS decryption, and `.sops.yaml`, with every Secret
+//! encrypted in memory by `psd-sops` before it touches disk.
+//!
+//! Each piece of the stack is one module of [`components`], returning one [`component::Component`]:
+//! its folder's documents and Secrets, its chart source, its place in the Flux order.
 //!
 //! The whole tree is built in memory first ([`layout::plan`]), every Secret encrypted, and only
 //! then are files written, each atomically; a failed render leaves the previous tree as it was.
@@ -20,6 +24,8 @@
 //! ```
 
 mod codec;
+pub mod component;
+pub mod components;
 mod error;
 pub mod layout;
 pub mod manifests;

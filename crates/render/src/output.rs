@@ -11,8 +11,8 @@ use psd_sops::keysource::Identities;
 
 use crate::codec;
 use crate::error::RenderError;
-use crate::layout::{self, FileContent};
-use crate::secrets;
+use crate::layout::{self, FileContent, FluxSystem};
+use crate::{components, secrets};
 
 /// The list of files psd wrote, inside the rendered tree. Only files on this list are ever
 /// removed when they are no longer configured.
@@ -46,6 +46,9 @@ pub struct RenderOptions {
     pub identity_files: Vec<PathBuf>,
     /// Write, check or list.
     pub mode: Mode,
+    /// Render even where that makes Flux delete data: over a tree of psd's first (Bitnami)
+    /// stack, whose PostgreSQL and Redis volumes Flux would prune. Off by default.
+    pub allow_destructive: bool,
 }
 
 impl RenderOptions {
@@ -58,6 +61,7 @@ impl RenderOptions {
             keys_from_env: true,
             identity_files: Vec::new(),
             mode,
+            allow_destructive: false,
         }
     }
 }
@@ -162,14 +166,20 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     let cfg = load_config(opts)?;
     let root = &opts.repo_root;
     let mut report = Report::default();
-    if cfg.images.uses_legacy_bitnami() {
+    let flux_system = flux_system(root, &cfg)?;
+    let legacy = legacy_stack_files(root, &cfg);
+    if !legacy.is_empty() {
+        if !opts.allow_destructive {
+            return Err(RenderError::LegacyStack { files: legacy });
+        }
         report.warnings.push(format!(
-            "PostgreSQL/Redis use the frozen `{}/{}` Bitnami images (no security updates since \
-             Aug 2025) with allowInsecureImages; set `images` in psd.yaml to a maintained mirror \
-             or Bitnami Secure Images for production",
-            cfg.images.registry, cfg.images.namespace
+            "replacing psd's Bitnami stack (--allow-destructive): once Flux applies this tree it \
+             deletes the old PostgreSQL and Redis releases and their volumes. Dump the data \
+             first (docs/MIGRATION-stack-v2.md): {}",
+            legacy.join(", ")
         ));
     }
+    let components = components::all(&cfg)?;
 
     // Private keys: sops' own lookup plus the repository's age.key.
     let mut identities = Identities::new();
@@ -191,17 +201,18 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         identities.extend(parsed);
     }
 
-    let resolved = secrets::resolve(&cfg, root, &identities, opts.cloudflare_token.as_ref())?;
+    let resolved = secrets::resolve(
+        &cfg,
+        &components,
+        root,
+        &identities,
+        opts.cloudflare_token.as_ref(),
+    )?;
     report.warnings.extend(resolved.warnings.iter().cloned());
-    let flux_system = root
-        .join(&cfg.flux.root)
-        .join("clusters")
-        .join(&cfg.flux.cluster_name)
-        .join("flux-system");
-    let planned = layout::plan(&cfg, &resolved.contents, flux_system.is_dir())?;
+    let planned = layout::plan(&cfg, &components, &resolved.contents, flux_system)?;
 
     let needs_encryption = planned.iter().any(|f| match &f.content {
-        FileContent::Secret(_, secret) => {
+        FileContent::Secret(secret) => {
             let mut tree = codec::secret_to_tree(secret);
             let same = unchanged_secret(&tree, resolved.existing.get(&f.path), None);
             codec::wipe(&mut tree);
@@ -219,7 +230,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         let bytes =
             match &f.content {
                 FileContent::Plain(text) => (text.clone().into_bytes(), false),
-                FileContent::KeepExisting(_) => {
+                FileContent::KeepExisting => {
                     let e = resolved.existing.get(&f.path).ok_or_else(|| {
                         RenderError::ExistingSecret {
                             path: f.path.clone().into(),
@@ -228,7 +239,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
                     })?;
                     (e.bytes.clone(), true)
                 }
-                FileContent::Secret(_, secret) => {
+                FileContent::Secret(secret) => {
                     let mut tree = codec::secret_to_tree(secret);
                     let existing = resolved.existing.get(&f.path);
                     let out = if unchanged_secret(&tree, existing, recipients.as_deref()) {
@@ -349,6 +360,48 @@ fn unchanged_secret(
             want == have
         }
     }
+}
+
+/// Whether the cluster entry folder lists `flux-system`: when the folder is there. Once the
+/// entry `kustomization.yaml` lists it, it must stay listed: without it Flux would prune its own
+/// components, so a render in a checkout that lacks the folder is refused.
+fn flux_system(root: &Path, cfg: &ClusterConfig) -> Result<FluxSystem, RenderError> {
+    let entry = root.join(layout::entry_dir(cfg));
+    if entry.join("flux-system").is_dir() {
+        return Ok(FluxSystem::Listed);
+    }
+    let path = entry.join("kustomization.yaml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FluxSystem::Absent),
+        Err(e) => return Err(RenderError::io("cannot read", path, e)),
+    };
+    let listed = serde_saphyr::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|doc| doc.get("resources").and_then(|r| r.as_array()).cloned())
+        .is_some_and(|r| {
+            r.iter()
+                .any(|v| v.as_str().map(|s| s.trim_end_matches('/')) == Some("flux-system"))
+        });
+    if listed {
+        return Err(RenderError::FluxSystemMissing {
+            path: entry.join("flux-system"),
+        });
+    }
+    Ok(FluxSystem::Absent)
+}
+
+/// Files only psd's first (Bitnami) stack wrote; their presence means Flux runs that stack.
+fn legacy_stack_files(root: &Path, cfg: &ClusterConfig) -> Vec<String> {
+    [
+        "apps/postgresql/helmrelease.yaml",
+        "apps/redis/helmrelease.yaml",
+        "infrastructure/sources/kustomization.yaml",
+    ]
+    .iter()
+    .map(|p| format!("{}/{p}", cfg.flux.root))
+    .filter(|p| root.join(p).is_file())
+    .collect()
 }
 
 fn is_inside(path: &str, tree_root: &str) -> bool {

@@ -1,21 +1,24 @@
 //! Where each Secret's values come from: an existing encrypted file (decrypted and reused, so
-//! credentials are never regenerated), freshly generated values, or the user (Cloudflare token).
+//! credentials are never regenerated), the file of the earlier stack it replaces, freshly
+//! generated values, another Secret it shares a value with, or the user (Cloudflare token).
+//!
+//! The rules are the same for every [`SecretSlot`]; what a Secret holds is its component's
+//! business (its `build` function).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use psd_model::SecretManifest;
 use psd_model::cluster::ClusterConfig;
-use psd_model::secrecy::{ExposeSecret, SecretString};
-use psd_model::{
-    AuthentikCredentials, CloudflareConfig, PostgreSQLCredentials, RedisCredentials, SecretManifest,
-};
+use psd_model::secrecy::SecretString;
 use psd_sops::keysource::Identities;
 use psd_sops::tree::Tree;
 
 use crate::codec::{self, DecryptError};
+use crate::component::{Built, Component, SecretInputs, SecretSlot};
+use crate::components::cert_manager;
 use crate::error::RenderError;
-use crate::layout::{SecretContent, SecretKind, secret_slots};
-use crate::manifests as m;
+use crate::layout::{SecretContent, path_of};
 
 /// An encrypted file found on disk.
 pub(crate) struct Existing {
@@ -37,7 +40,8 @@ impl Drop for Existing {
 
 /// What [`resolve`] found out.
 pub(crate) struct Resolved {
-    pub contents: BTreeMap<SecretKind, SecretContent>,
+    /// Every slot's content, by slot id.
+    pub contents: BTreeMap<String, SecretContent>,
     /// Existing encrypted files by path.
     pub existing: BTreeMap<String, Existing>,
     /// Encrypted files kept without being checked (no private key could open them).
@@ -50,8 +54,8 @@ pub(crate) struct Resolved {
 /// themselves). [`SecretValues::generate`] makes fresh ones.
 #[derive(Clone, Debug)]
 pub struct SecretValues {
-    /// The Secrets by kind.
-    pub contents: BTreeMap<SecretKind, SecretContent>,
+    /// The Secrets by slot id.
+    pub contents: BTreeMap<String, SecretContent>,
 }
 
 impl SecretValues {
@@ -64,132 +68,123 @@ impl SecretValues {
         cfg: &ClusterConfig,
         cloudflare_token: Option<&SecretString>,
     ) -> Result<Self, RenderError> {
+        let components = crate::components::all(cfg)?;
+        let mut decided = BTreeMap::new();
         let mut contents = BTreeMap::new();
-        for (_, kind) in order(secret_slots(cfg)) {
-            let c = match kind {
-                SecretKind::Cloudflare => match cloudflare_token {
-                    Some(t) => SecretContent::Manifest(cloudflare(t.clone())?),
-                    None => SecretContent::Missing,
-                },
-                SecretKind::Postgresql => SecretContent::Manifest(postgresql(cfg, None)?),
-                SecretKind::Redis => SecretContent::Manifest(redis(None)?),
-                SecretKind::Authentik => {
-                    SecretContent::Manifest(authentik(cfg, None)?.to_secret_manifest())
-                }
-                SecretKind::PostgresqlInitdb => initdb_from(cfg, &contents)?,
+        for (path, slot) in ordered_slots(cfg, &components)? {
+            let inputs = SecretInputs {
+                cfg,
+                existing: None,
+                cloudflare_token,
+                decided: &decided,
+                path: &path,
             };
-            contents.insert(kind, c);
+            let content = match (slot.build)(&inputs)? {
+                Built::Secret(s) => {
+                    decided.insert(slot.id.clone(), s.clone());
+                    SecretContent::Manifest(s)
+                }
+                Built::Missing(_) => SecretContent::Missing,
+            };
+            contents.insert(slot.id.clone(), content);
         }
         Ok(Self { contents })
     }
 }
 
-/// Slots in dependency order: the initdb script is derived from Authentik's credentials.
-fn order(mut slots: Vec<(String, SecretKind)>) -> Vec<(String, SecretKind)> {
-    slots.sort_by_key(|(_, k)| matches!(k, SecretKind::PostgresqlInitdb));
-    slots
-}
-
-fn cred_err(e: impl std::fmt::Display) -> RenderError {
-    RenderError::Credential(e.to_string())
-}
-
-fn cloudflare(token: SecretString) -> Result<SecretManifest, RenderError> {
-    Ok(CloudflareConfig::new(token)
-        .map_err(cred_err)?
-        .to_secret_manifest())
-}
-
-type Data = [(String, SecretString)];
-
-fn need<'a>(data: &'a Data, key: &str, path: &str) -> Result<&'a SecretString, RenderError> {
-    codec::get(data, key).ok_or_else(|| RenderError::ExistingSecret {
-        path: path.into(),
-        reason: format!("it has no `{key}` entry (delete the file to generate new values)"),
-    })
-}
-
-fn postgresql(
+/// Every slot with its path, each after the slots it copies values from.
+fn ordered_slots<'c>(
     cfg: &ClusterConfig,
-    existing: Option<(&Data, &str)>,
-) -> Result<SecretManifest, RenderError> {
-    let pg = &cfg.services.postgresql;
-    let creds = match existing {
-        Some((d, path)) => PostgreSQLCredentials::from_existing(
-            &pg.username,
-            &pg.database,
-            need(d, PostgreSQLCredentials::ADMIN_PASSWORD_KEY, path)?.clone(),
-            need(d, PostgreSQLCredentials::USER_PASSWORD_KEY, path)?.clone(),
-        )
-        .map_err(cred_err)?,
-        None => PostgreSQLCredentials::generate(&pg.username, &pg.database).map_err(cred_err)?,
-    };
-    Ok(creds.to_secret_manifest())
-}
-
-fn redis(existing: Option<(&Data, &str)>) -> Result<SecretManifest, RenderError> {
-    let creds = match existing {
-        Some((d, path)) => {
-            RedisCredentials::from_existing(need(d, RedisCredentials::PASSWORD_KEY, path)?.clone())
-                .map_err(cred_err)?
+    components: &'c [Component],
+) -> Result<Vec<(String, &'c SecretSlot)>, RenderError> {
+    let mut pending: Vec<(String, &SecretSlot)> = components
+        .iter()
+        .flat_map(|c| {
+            c.slots()
+                .map(move |(name, slot)| (path_of(cfg, c, name), slot))
+        })
+        .collect();
+    let known: BTreeSet<&str> = pending.iter().map(|(_, s)| s.id.as_str()).collect();
+    if let Some((_, s)) = pending
+        .iter()
+        .find(|(_, s)| s.after.iter().any(|a| !known.contains(a.as_str())))
+    {
+        return Err(RenderError::Credential(format!(
+            "the `{}` Secret copies a Secret that is not rendered",
+            s.id
+        )));
+    }
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let (ready, rest): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|(_, s)| s.after.iter().all(|a| done.contains(a)));
+        if ready.is_empty() {
+            return Err(RenderError::Credential(
+                "Secrets copy values from each other in a cycle".into(),
+            ));
         }
-        None => RedisCredentials::generate().map_err(cred_err)?,
-    };
-    Ok(creds.to_secret_manifest())
+        done.extend(ready.iter().map(|(_, s)| s.id.clone()));
+        out.extend(ready);
+        pending = rest;
+    }
+    Ok(out)
 }
 
-fn authentik(
-    cfg: &ClusterConfig,
-    existing: Option<(&Data, &str)>,
-) -> Result<AuthentikCredentials, RenderError> {
-    let email = cfg.authentik_bootstrap_email();
-    match existing {
-        Some((d, path)) => AuthentikCredentials::from_existing(
-            need(d, AuthentikCredentials::SECRET_KEY_KEY, path)?.clone(),
-            need(d, AuthentikCredentials::POSTGRESQL_PASSWORD_KEY, path)?.clone(),
-            need(d, AuthentikCredentials::BOOTSTRAP_PASSWORD_KEY, path)?.clone(),
-            need(d, AuthentikCredentials::BOOTSTRAP_TOKEN_KEY, path)?.clone(),
-            email,
-        )
-        .map_err(cred_err),
-        None => {
-            // Authentik's own PostgreSQL role gets its own generated password (the model's
-            // generator: 32 alphanumerics from the OS CSPRNG).
-            let ak = &cfg.services.authentik;
-            let db =
-                PostgreSQLCredentials::generate(&ak.username, &ak.database).map_err(cred_err)?;
-            AuthentikCredentials::generate(db.user_password(), email).map_err(cred_err)
+/// Reads and (when a key opens it) decrypts an encrypted file; `None` if it does not exist.
+fn read_existing(
+    repo_root: &Path,
+    path: &str,
+    identities: &Identities,
+) -> Result<Option<Existing>, RenderError> {
+    let file = repo_root.join(path);
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(RenderError::io("cannot read", file, e)),
+    };
+    let recipients = codec::file_recipients(&bytes);
+    let decrypted = if identities.is_empty() {
+        None
+    } else {
+        match codec::decrypt(&bytes, identities) {
+            Ok(t) => Some(t),
+            Err(DecryptError::NoMatchingKey) => None,
+            Err(DecryptError::Invalid(reason)) => {
+                return Err(RenderError::ExistingSecret {
+                    path: path.into(),
+                    reason,
+                });
+            }
+        }
+    };
+    Ok(Some(Existing {
+        bytes,
+        decrypted,
+        recipients,
+    }))
+}
+
+/// The `stringData` of a decrypted file, or an error naming the file.
+fn data_of(e: &Existing, path: &str) -> Result<Option<Vec<(String, SecretString)>>, RenderError> {
+    match &e.decrypted {
+        None => Ok(None),
+        Some(tree) => {
+            codec::string_data(tree)
+                .map(Some)
+                .ok_or_else(|| RenderError::ExistingSecret {
+                    path: path.into(),
+                    reason: "it is not a single Secret with stringData".into(),
+                })
         }
     }
 }
 
-/// The `postgresql-initdb` Secret: an SQL script creating Authentik's role (with the password
-/// Authentik connects with) and database.
-fn initdb(cfg: &ClusterConfig, password: &SecretString) -> Result<SecretManifest, RenderError> {
-    let sql = SecretString::from(m::authentik_initdb_sql(cfg, password.expose_secret()));
-    SecretManifest::new(m::POSTGRESQL_INITDB_SECRET, m::POSTGRESQL_NAMESPACE)
-        .and_then(|s| s.with_entry(m::POSTGRESQL_INITDB_KEY, sql))
-        .map_err(cred_err)
-}
-
-fn initdb_from(
-    cfg: &ClusterConfig,
-    contents: &BTreeMap<SecretKind, SecretContent>,
-) -> Result<SecretContent, RenderError> {
-    match contents.get(&SecretKind::Authentik) {
-        Some(SecretContent::Manifest(ak)) => {
-            let pw = ak
-                .get(AuthentikCredentials::POSTGRESQL_PASSWORD_KEY)
-                .ok_or_else(|| cred_err("Authentik Secret without a PostgreSQL password"))?;
-            Ok(SecretContent::Manifest(initdb(cfg, pw)?))
-        }
-        _ => Ok(SecretContent::Missing),
-    }
-}
-
-/// Decides every Secret's content for a render of `cfg` into `repo_root`.
+/// Decides every Secret's content for a render of `components` into `repo_root`.
 pub(crate) fn resolve(
     cfg: &ClusterConfig,
+    components: &[Component],
     repo_root: &Path,
     identities: &Identities,
     cloudflare_token: Option<&SecretString>,
@@ -200,88 +195,71 @@ pub(crate) fn resolve(
         unchecked: Vec::new(),
         warnings: Vec::new(),
     };
-    for (path, kind) in order(secret_slots(cfg)) {
-        let file = repo_root.join(&path);
-        let existing = match std::fs::read(&file) {
-            Ok(bytes) => {
-                let recipients = codec::file_recipients(&bytes);
-                let decrypted = if identities.is_empty() {
-                    None
-                } else {
-                    match codec::decrypt(&bytes, identities) {
-                        Ok(t) => Some(t),
-                        Err(DecryptError::NoMatchingKey) => None,
-                        Err(DecryptError::Invalid(reason)) => {
-                            return Err(RenderError::ExistingSecret {
-                                path: path.clone().into(),
-                                reason,
-                            });
-                        }
-                    }
-                };
-                Some(Existing {
-                    bytes,
-                    decrypted,
-                    recipients,
-                })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(RenderError::io("cannot read", file, e)),
-        };
-        let data = match existing.as_ref().and_then(|e| e.decrypted.as_ref()) {
-            Some(tree) => {
-                Some(
-                    codec::string_data(tree).ok_or_else(|| RenderError::ExistingSecret {
-                        path: path.clone().into(),
-                        reason: "it is not a single Secret with stringData".into(),
-                    })?,
-                )
-            }
+    let mut decided: BTreeMap<String, SecretManifest> = BTreeMap::new();
+    for (path, slot) in ordered_slots(cfg, components)? {
+        let own = read_existing(repo_root, &path, identities)?;
+        let mut data = match &own {
+            Some(e) => data_of(e, &path)?,
             None => None,
         };
-        let exists_unreadable = existing.is_some() && data.is_none();
-        let ex = data.as_deref().map(|d| (d, path.as_str()));
-        let content = if exists_unreadable
-            && !(kind == SecretKind::Cloudflare && cloudflare_token.is_some())
-        {
+        if own.is_none() {
+            for legacy in &slot.legacy_paths {
+                let legacy = format!("{}/{legacy}", cfg.flux.root);
+                let Some(e) = read_existing(repo_root, &legacy, identities)? else {
+                    continue;
+                };
+                data = data_of(&e, &legacy)?;
+                if data.is_none() {
+                    r.warnings.push(format!(
+                        "no age private key opened {legacy}, so {path} gets new values instead \
+                         of its (set SOPS_AGE_KEY_FILE and render again to keep them)"
+                    ));
+                }
+                break;
+            }
+        }
+        let own_exists = own.is_some();
+        let own_unreadable = own_exists && own.as_ref().is_some_and(|e| e.decrypted.is_none());
+        let user_supplies_it =
+            slot.id == cert_manager::CLOUDFLARE_SLOT && cloudflare_token.is_some();
+        let sources_decided = slot.after.iter().all(|a| decided.contains_key(a));
+
+        let content = if own_unreadable && !user_supplies_it {
             r.unchecked.push(path.clone());
             SecretContent::KeepExisting
+        } else if !sources_decided {
+            if own_exists {
+                SecretContent::KeepExisting
+            } else {
+                r.warnings.push(format!(
+                    "{path} cannot be created without reading the existing credentials it shares \
+                     a value with ({}): make the age private key available (SOPS_AGE_KEY_FILE) \
+                     and render again",
+                    slot.after.join(", ")
+                ));
+                SecretContent::Missing
+            }
         } else {
-            match kind {
-                SecretKind::Cloudflare => match (cloudflare_token, ex) {
-                    (Some(t), _) => SecretContent::Manifest(cloudflare(t.clone())?),
-                    (None, Some((d, p))) => SecretContent::Manifest(cloudflare(
-                        need(d, CloudflareConfig::API_TOKEN_KEY, p)?.clone(),
-                    )?),
-                    (None, None) => {
-                        r.warnings.push(format!(
-                            "no Cloudflare API token: {path} was not written, so the ClusterIssuers \
-                             cannot solve DNS-01 yet. Supply the token (Zone-DNS-Edit + Zone-Zone-Read) \
-                             with CLOUDFLARE_API_TOKEN=… or --cloudflare-token-file FILE and render again."
-                        ));
-                        SecretContent::Missing
-                    }
-                },
-                SecretKind::Postgresql => SecretContent::Manifest(postgresql(cfg, ex)?),
-                SecretKind::Redis => SecretContent::Manifest(redis(ex)?),
-                SecretKind::Authentik => {
-                    SecretContent::Manifest(authentik(cfg, ex)?.to_secret_manifest())
+            let inputs = SecretInputs {
+                cfg,
+                existing: data.as_deref(),
+                cloudflare_token,
+                decided: &decided,
+                path: &path,
+            };
+            match (slot.build)(&inputs)? {
+                Built::Secret(s) => {
+                    decided.insert(slot.id.clone(), s.clone());
+                    SecretContent::Manifest(s)
                 }
-                SecretKind::PostgresqlInitdb => {
-                    let c = initdb_from(cfg, &r.contents)?;
-                    if matches!(c, SecretContent::Missing) {
-                        r.warnings.push(format!(
-                            "{path} cannot be created without reading Authentik's existing \
-                             credentials: make the age private key available (SOPS_AGE_KEY_FILE) \
-                             and render again"
-                        ));
-                    }
-                    c
+                Built::Missing(warning) => {
+                    r.warnings.push(warning);
+                    SecretContent::Missing
                 }
             }
         };
-        r.contents.insert(kind, content);
-        if let Some(e) = existing {
+        r.contents.insert(slot.id.clone(), content);
+        if let Some(e) = own {
             r.existing.insert(path, e);
         }
     }

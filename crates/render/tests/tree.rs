@@ -266,12 +266,18 @@ fn kubectl_kustomize_builds_every_folder() {
     };
     let dir = repo(None);
     run(dir.path(), Mode::Write);
-    let mut built = 0;
-    for rel in files_under(dir.path()) {
-        if rel.file_name().unwrap() != "kustomization.yaml" {
-            continue;
+    // Every folder a Flux Kustomization applies, and the entry folder Flux bootstraps from.
+    let entry = dir.path().join("gitops/clusters/k3s");
+    let mut folders = vec![entry.clone()];
+    for rel in ["infrastructure.yaml", "databases.yaml", "apps.yaml"] {
+        for k in yaml_docs(&std::fs::read_to_string(entry.join(rel)).unwrap()) {
+            let path = k["spec"]["path"].as_str().unwrap();
+            folders.push(dir.path().join(path.strip_prefix("./").unwrap()));
         }
-        let folder = dir.path().join(rel.parent().unwrap());
+    }
+    assert_eq!(folders.len(), 8, "{folders:?}");
+    let mut built = 0;
+    for folder in folders {
         let out = Command::new(&kubectl)
             .arg("kustomize")
             .arg(&folder)
@@ -285,7 +291,7 @@ fn kubectl_kustomize_builds_every_folder() {
         );
         built += 1;
     }
-    assert!(built >= 9, "{built}");
+    assert_eq!(built, 8);
 }
 
 fn schema_for(doc: &Value) -> PathBuf {
@@ -350,7 +356,10 @@ fn every_document_validates_against_the_shared_schemas() {
                 check_chart_values(&doc, &name);
             }
         }
-        assert!(checked >= 25, "{checked}");
+        assert!(checked >= 27, "{checked}");
+        // The operator's kinds were among them (and their schemas are strict under spec).
+        let tree = tree_text(dir.path());
+        assert!(tree.contains("kind: Cluster\n") && tree.contains("kind: Database\n"));
     }
 }
 
@@ -361,8 +370,8 @@ fn check_chart_values(doc: &Value, name: &str) {
         Some("HelmRelease") => {
             let schema = match doc["metadata"]["name"].as_str() {
                 Some("cert-manager") => "cert-manager/v1.21.1",
-                Some("postgresql") => "postgresql/17.1.0",
-                Some("redis") => "redis/23.1.1",
+                Some("cloudnative-pg") => "cloudnative-pg/0.29.0",
+                Some("valkey") => "valkey/0.11.0",
                 _ => return, // authentik ships no values schema
             };
             validate(
@@ -386,7 +395,7 @@ fn check_chart_values(doc: &Value, name: &str) {
 fn disabling_a_service_removes_only_its_rendered_files() {
     let dir = repo(None);
     run(dir.path(), Mode::Write);
-    let user_file = dir.path().join("gitops/apps/redis/NOTES.md");
+    let user_file = dir.path().join("gitops/databases/redis/NOTES.md");
     std::fs::write(&user_file, "mine\n").unwrap();
     let other_user_file = dir.path().join("gitops/README.md");
     std::fs::write(&other_user_file, "mine\n").unwrap();
@@ -405,13 +414,24 @@ fn disabling_a_service_removes_only_its_rendered_files() {
     assert_eq!(
         removed,
         [
-            "gitops/apps/redis/helmrelease.yaml",
-            "gitops/apps/redis/ingressroutetcp.yaml",
-            "gitops/apps/redis/kustomization.yaml",
-            "gitops/apps/redis/namespace.yaml",
-            "gitops/apps/redis/secret.enc.yaml",
-            "gitops/infrastructure/sources/redis.yaml",
+            "gitops/databases/redis/helmrelease.yaml",
+            "gitops/databases/redis/ingressroutetcp.yaml",
+            "gitops/databases/redis/kustomization.yaml",
+            "gitops/databases/redis/namespace.yaml",
+            "gitops/databases/redis/ocirepository.yaml",
+            "gitops/databases/redis/secret.enc.yaml",
         ]
+    );
+    // Flux deletes what it applied from the removed folder, but not the namespace holding
+    // the volume: it carries the prune-disabled label.
+    let ns = std::fs::read_to_string(
+        dir.path()
+            .join("gitops/databases/postgresql/namespace.yaml"),
+    )
+    .unwrap();
+    assert!(
+        ns.contains("kustomize.toolkit.fluxcd.io/prune: disabled"),
+        "{ns}"
     );
     for r in &removed {
         assert!(!dir.path().join(r).exists(), "{r}");
@@ -426,7 +446,7 @@ fn disabling_a_service_removes_only_its_rendered_files() {
             .all(|c| c.kind == ChangeKind::Unchanged)
     );
     // The folder with the user's file stays; folders emptied by the render go.
-    assert!(dir.path().join("gitops/apps/redis").is_dir());
+    assert!(dir.path().join("gitops/databases/redis").is_dir());
     std::fs::write(
         dir.path().join("psd.yaml"),
         "services:\n  redis:\n    enabled: false\n  authentik:\n    enabled: false\n",
@@ -436,12 +456,12 @@ fn disabling_a_service_removes_only_its_rendered_files() {
     assert!(!dir.path().join("gitops/apps/authentik").exists());
     assert!(
         !dir.path()
-            .join("gitops/apps/postgresql/initdb.enc.yaml")
+            .join("gitops/databases/postgresql/authentik-credentials.enc.yaml")
             .exists()
     );
     assert!(
         dir.path()
-            .join("gitops/apps/postgresql/secret.enc.yaml")
+            .join("gitops/databases/postgresql/app-credentials.enc.yaml")
             .exists()
     );
 }
@@ -482,8 +502,10 @@ fn credentials_are_reused_when_the_config_changes() {
         assert!(out.status.success());
         yaml_docs(&String::from_utf8(out.stdout).unwrap()).remove(0)
     };
-    let pg = "gitops/apps/postgresql/secret.enc.yaml";
+    let pg = "gitops/databases/postgresql/app-credentials.enc.yaml";
     let ak = "gitops/apps/authentik/secret.enc.yaml";
+    let role = "gitops/databases/postgresql/authentik-credentials.enc.yaml";
+    let role_bytes = std::fs::read(dir.path().join(role)).unwrap();
     let pg_bytes = std::fs::read(dir.path().join(pg)).unwrap();
     let ak_before = decrypt(ak);
     std::fs::write(
@@ -492,8 +514,9 @@ fn credentials_are_reused_when_the_config_changes() {
     )
     .unwrap();
     let report = run(dir.path(), Mode::Write);
-    // PostgreSQL's Secret does not depend on the change: same bytes.
+    // PostgreSQL's Secrets do not depend on the change: same bytes.
     assert_eq!(std::fs::read(dir.path().join(pg)).unwrap(), pg_bytes);
+    assert_eq!(std::fs::read(dir.path().join(role)).unwrap(), role_bytes);
     // Authentik's Secret changed (the bootstrap email) but kept every generated value.
     let ak_after = decrypt(ak);
     assert!(
@@ -517,6 +540,11 @@ fn credentials_are_reused_when_the_config_changes() {
         ak_after["stringData"]["AUTHENTIK_BOOTSTRAP_EMAIL"],
         "root@almckay.io"
     );
+    // Authentik logs in with the password its role was given.
+    assert_eq!(
+        decrypt(role)["stringData"]["password"],
+        ak_after["stringData"]["AUTHENTIK_POSTGRESQL__PASSWORD"]
+    );
 }
 
 #[test]
@@ -524,9 +552,9 @@ fn check_mode_reports_drift_and_writes_nothing() {
     let dir = repo(None);
     run(dir.path(), Mode::Write);
     assert!(!run(dir.path(), Mode::Check).has_drift());
-    let hr = dir.path().join("gitops/apps/redis/helmrelease.yaml");
+    let hr = dir.path().join("gitops/databases/redis/helmrelease.yaml");
     std::fs::write(&hr, "tampered\n").unwrap();
-    let extra = dir.path().join("gitops/apps/redis/secret.enc.yaml");
+    let extra = dir.path().join("gitops/databases/redis/secret.enc.yaml");
     std::fs::remove_file(&extra).unwrap();
     let report = run(dir.path(), Mode::Check);
     assert!(report.has_drift());
@@ -539,8 +567,14 @@ fn check_mode_reports_drift_and_writes_nothing() {
     assert_eq!(
         drift,
         [
-            ("gitops/apps/redis/helmrelease.yaml", ChangeKind::Updated),
-            ("gitops/apps/redis/secret.enc.yaml", ChangeKind::Created),
+            (
+                "gitops/databases/redis/helmrelease.yaml",
+                ChangeKind::Updated
+            ),
+            (
+                "gitops/databases/redis/secret.enc.yaml",
+                ChangeKind::Created
+            ),
         ]
     );
     assert_eq!(std::fs::read_to_string(&hr).unwrap(), "tampered\n");
@@ -564,7 +598,7 @@ fn missing_cloudflare_token_renders_the_rest_and_warns() {
     );
     assert!(
         dir.path()
-            .join("gitops/apps/redis/secret.enc.yaml")
+            .join("gitops/databases/redis/secret.enc.yaml")
             .exists()
     );
     // Given later, the token is added and nothing else changes.
@@ -661,4 +695,154 @@ fn committed_tree_has_no_drift() {
         drift.is_empty(),
         "run `cargo run -p cli -- render`: {drift:?}"
     );
+}
+
+/// Encrypts a Secret document to the fixture key, as psd's first stack wrote them.
+fn write_v1_secret(root: &Path, rel: &str, name: &str, ns: &str, data: &[(&str, &str)]) {
+    let mut doc = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\ntype: Opaque\nstringData:\n"
+    );
+    for (k, v) in data {
+        doc.push_str(&format!("  {k}: {v}\n"));
+    }
+    let recipient: psd_sops::age::Recipient = fixture_recipient().parse().unwrap();
+    let mut opts = psd_sops::api::EncryptOptions::new(vec![recipient]);
+    opts.rule = Some(psd_sops::rules::SelectionRule::EncryptedRegex(
+        regex::Regex::new("^(data|stringData)$").unwrap(),
+    ));
+    let bytes = psd_sops::api::encrypt(doc.as_bytes(), psd_sops::Format::Yaml, &opts).unwrap();
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn decrypt_with_psd(path: &Path) -> Value {
+    let text = std::fs::read_to_string(FIXTURE_KEY).unwrap();
+    let ids = psd_sops::keysource::Identities::parse_key_file(&text).unwrap();
+    let plain = psd_sops::api::decrypt(
+        &std::fs::read(path).unwrap(),
+        psd_sops::Format::Yaml,
+        &ids,
+        &psd_sops::api::DecryptOptions::default(),
+    )
+    .unwrap();
+    yaml_docs(std::str::from_utf8(&plain.plain).unwrap()).remove(0)
+}
+
+#[test]
+fn a_tree_of_the_bitnami_stack_stops_the_render_until_the_user_allows_it() {
+    let dir = repo(None);
+    // What psd's first stack left in a repository (the parts the check and the takeover read).
+    let v1 = [
+        (
+            "gitops/apps/postgresql/helmrelease.yaml",
+            "kind: HelmRelease\n",
+        ),
+        ("gitops/apps/redis/helmrelease.yaml", "kind: HelmRelease\n"),
+        (
+            "gitops/infrastructure/sources/kustomization.yaml",
+            "resources: []\n",
+        ),
+    ];
+    for (rel, text) in v1 {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    write_v1_secret(
+        dir.path(),
+        "gitops/apps/postgresql/secret.enc.yaml",
+        "postgresql-credentials",
+        "database",
+        &[
+            ("postgres-password", "OldAdminPassword123"),
+            ("password", "OldAppPassword456"),
+        ],
+    );
+    write_v1_secret(
+        dir.path(),
+        "gitops/apps/redis/secret.enc.yaml",
+        "redis-credentials",
+        "cache",
+        &[("redis-password", "OldRedisPassword789")],
+    );
+    std::fs::write(
+        dir.path().join("gitops/.psd-files"),
+        "gitops/apps/postgresql/helmrelease.yaml\ngitops/apps/postgresql/secret.enc.yaml\n\
+         gitops/apps/redis/helmrelease.yaml\ngitops/apps/redis/secret.enc.yaml\n\
+         gitops/infrastructure/sources/kustomization.yaml\n",
+    )
+    .unwrap();
+    let before = files_under(dir.path());
+    let err = render(&options(dir.path(), Mode::Write, true)).unwrap_err();
+    let msg = err.to_string();
+    for hint in [
+        "pg_dump",
+        "pg_restore",
+        "--allow-destructive",
+        "MIGRATION-stack-v2.md",
+    ] {
+        assert!(msg.contains(hint), "{msg}");
+    }
+    assert!(
+        msg.contains("gitops/apps/postgresql/helmrelease.yaml"),
+        "{msg}"
+    );
+    assert_eq!(files_under(dir.path()), before, "nothing written");
+
+    let mut o = options(dir.path(), Mode::Write, true);
+    o.allow_destructive = true;
+    let report = render(&o).unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("--allow-destructive"))
+    );
+    // The application's and Redis' passwords carry over, so clients work after the restore.
+    let app = decrypt_with_psd(
+        &dir.path()
+            .join("gitops/databases/postgresql/app-credentials.enc.yaml"),
+    );
+    assert_eq!(app["stringData"]["password"], "OldAppPassword456");
+    assert_eq!(app["stringData"]["username"], "app");
+    assert_eq!(app["type"], "kubernetes.io/basic-auth");
+    let redis = decrypt_with_psd(&dir.path().join("gitops/databases/redis/secret.enc.yaml"));
+    assert_eq!(redis["stringData"]["redis-password"], "OldRedisPassword789");
+    assert_eq!(redis["metadata"]["namespace"], "redis");
+    // The old stack's files psd wrote are gone.
+    for (rel, _) in v1 {
+        assert!(!dir.path().join(rel).exists(), "{rel}");
+    }
+    assert!(!dir.path().join("gitops/apps/postgresql").exists());
+    // And the next render is an ordinary one.
+    let again = run(dir.path(), Mode::Write);
+    assert!(!again.has_drift(), "{:?}", again.changes);
+}
+
+#[test]
+fn flux_system_once_listed_is_never_dropped() {
+    let dir = repo(None);
+    let entry = dir.path().join("gitops/clusters/k3s");
+    std::fs::create_dir_all(entry.join("flux-system")).unwrap();
+    std::fs::write(
+        entry.join("flux-system/gotk-sync.yaml"),
+        "kind: Kustomization\n",
+    )
+    .unwrap();
+    run(dir.path(), Mode::Write);
+    let k = std::fs::read_to_string(entry.join("kustomization.yaml")).unwrap();
+    assert!(k.contains("- flux-system\n"), "{k}");
+    // A checkout without the folder (not pulled yet): refused, nothing changes.
+    std::fs::remove_dir_all(entry.join("flux-system")).unwrap();
+    let before = tree_text(dir.path());
+    let err = render(&options(dir.path(), Mode::Write, true)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("flux-system") && msg.contains("git pull"),
+        "{msg}"
+    );
+    assert_eq!(tree_text(dir.path()), before);
+    let err = render(&options(dir.path(), Mode::Check, true)).unwrap_err();
+    assert!(err.to_string().contains("flux-system"));
 }

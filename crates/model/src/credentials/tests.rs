@@ -41,7 +41,8 @@ fn manifests(
     email: &str,
     tok: &str,
 ) -> Vec<(SecretManifest, Vec<SecretString>)> {
-    let pg = PostgreSQLCredentials::from_existing(user, db, secret(pw[0]), secret(pw[1])).unwrap();
+    let pg = PostgresRoleCredentials::from_existing(user, secret(pw[0])).unwrap();
+    let owner = PostgresRoleCredentials::from_existing(db, secret(pw[1])).unwrap();
     let redis = RedisCredentials::from_existing(secret(pw[2])).unwrap();
     let key = format!("{}{}", pw[3], "k".repeat(50));
     let ak = AuthentikCredentials::from_existing(
@@ -53,12 +54,20 @@ fn manifests(
     )
     .unwrap();
     let cf = CloudflareConfig::new(secret(tok)).unwrap();
-    let generated_pg = PostgreSQLCredentials::generate(user, db).unwrap();
-    let generated_ak = AuthentikCredentials::generate(generated_pg.user_password(), email).unwrap();
+    let generated_pg = PostgresRoleCredentials::generate(user).unwrap();
+    let generated_ak = AuthentikCredentials::generate(generated_pg.password(), email).unwrap();
+    let role_secret = |c: &PostgresRoleCredentials, name: &str| c.to_secret_manifest(name).unwrap();
     vec![
         (
-            pg.to_secret_manifest(),
-            vec![pg.admin_password().clone(), pg.user_password().clone()],
+            role_secret(&pg, PostgresRoleCredentials::APP_SECRET_NAME),
+            vec![pg.password().clone()],
+        ),
+        (
+            role_secret(
+                &owner,
+                &PostgresRoleCredentials::secret_name_for("authentik"),
+            ),
+            vec![owner.password().clone()],
         ),
         (redis.to_secret_manifest(), vec![redis.password().clone()]),
         (
@@ -72,11 +81,8 @@ fn manifests(
         ),
         (cf.to_secret_manifest(), vec![cf.api_token().clone()]),
         (
-            generated_pg.to_secret_manifest(),
-            vec![
-                generated_pg.admin_password().clone(),
-                generated_pg.user_password().clone(),
-            ],
+            role_secret(&generated_pg, "postgresql-x-credentials"),
+            vec![generated_pg.password().clone()],
         ),
         (
             RedisCredentials::generate().unwrap().to_secret_manifest(),
@@ -117,7 +123,14 @@ proptest! {
             let json = manifest.to_plain_json();
             prop_assert_eq!(&json["apiVersion"], "v1");
             prop_assert_eq!(&json["kind"], "Secret");
-            prop_assert_eq!(&json["type"], "Opaque");
+            // A role login is basic-auth with the two keys Kubernetes and CloudNativePG
+            // expect; every other Secret is Opaque.
+            if manifest.namespace() == PostgresRoleCredentials::NAMESPACE {
+                prop_assert_eq!(&json["type"], "kubernetes.io/basic-auth");
+                prop_assert_eq!(manifest.keys().collect::<Vec<_>>(), ["username", "password"]);
+            } else {
+                prop_assert_eq!(&json["type"], "Opaque");
+            }
             prop_assert!(json["metadata"]["name"].as_str().is_some_and(|s| !s.is_empty()));
             prop_assert!(json["metadata"]["namespace"].as_str().is_some_and(|s| !s.is_empty()));
             let data = json["stringData"].as_object().unwrap();
@@ -169,28 +182,48 @@ fn schema_judge_is_not_vacuous() {
 
 #[test]
 fn names_and_keys_match_the_charts() {
-    let pg = PostgreSQLCredentials::generate("authentik", "authentik").unwrap();
-    let s = pg.to_secret_manifest();
+    // CloudNativePG reads exactly `username` and `password` of a basic-auth Secret, and
+    // re-applies it on change only with the reload label (gitops-apis.md §4.3).
+    let pg = PostgresRoleCredentials::generate("authentik").unwrap();
+    let s = pg
+        .to_secret_manifest(&PostgresRoleCredentials::secret_name_for("authentik"))
+        .unwrap();
     assert_eq!(
-        (s.namespace(), s.name()),
-        ("database", "postgresql-credentials")
+        (s.namespace(), s.name(), s.secret_type()),
+        (
+            "database",
+            "postgresql-authentik-credentials",
+            "kubernetes.io/basic-auth"
+        )
     );
-    assert_eq!(
-        s.keys().collect::<Vec<_>>(),
-        ["postgres-password", "password"]
-    );
+    assert_eq!(s.keys().collect::<Vec<_>>(), ["username", "password"]);
+    assert_eq!(s.get("username").unwrap().expose_secret(), "authentik");
     assert_eq!(
         s.get("password").unwrap().expose_secret(),
-        pg.user_password().expose_secret()
+        pg.password().expose_secret()
     );
-    assert_eq!((pg.username(), pg.database()), ("authentik", "authentik"));
+    assert!(
+        s.labels()
+            .contains(&("cnpg.io/reload".to_owned(), "true".to_owned()))
+    );
+    assert_eq!(pg.role(), "authentik");
+    // The names CloudNativePG reserves for cluster `postgresql` are never used.
+    for reserved in ["app", "superuser", "ca", "server", "replication"] {
+        let reserved = format!("postgresql-{reserved}");
+        assert_ne!(PostgresRoleCredentials::APP_SECRET_NAME, reserved);
+        assert_ne!(
+            PostgresRoleCredentials::secret_name_for("authentik"),
+            reserved
+        );
+    }
+    assert!(pg.to_secret_manifest("Not A Name").is_err());
 
     let r = RedisCredentials::generate().unwrap();
     let s = r.to_secret_manifest();
-    assert_eq!((s.namespace(), s.name()), ("cache", "redis-credentials"));
+    assert_eq!((s.namespace(), s.name()), ("redis", "redis-credentials"));
     assert_eq!(s.keys().collect::<Vec<_>>(), ["redis-password"]);
 
-    let ak = AuthentikCredentials::generate(pg.user_password(), "admin@almckay.io").unwrap();
+    let ak = AuthentikCredentials::generate(pg.password(), "admin@almckay.io").unwrap();
     let s = ak.to_secret_manifest();
     assert_eq!((s.namespace(), s.name()), ("auth", "authentik-credentials"));
     assert_eq!(
@@ -207,7 +240,7 @@ fn names_and_keys_match_the_charts() {
         s.get("AUTHENTIK_POSTGRESQL__PASSWORD")
             .unwrap()
             .expose_secret(),
-        pg.user_password().expose_secret()
+        pg.password().expose_secret()
     );
     assert_eq!(
         s.get("AUTHENTIK_BOOTSTRAP_EMAIL").unwrap().expose_secret(),
@@ -225,8 +258,8 @@ fn names_and_keys_match_the_charts() {
     // The constant names pass the validators the checked constructor uses.
     for (name, ns) in [
         (
-            PostgreSQLCredentials::SECRET_NAME,
-            PostgreSQLCredentials::NAMESPACE,
+            PostgresRoleCredentials::APP_SECRET_NAME,
+            PostgresRoleCredentials::NAMESPACE,
         ),
         (RedisCredentials::SECRET_NAME, RedisCredentials::NAMESPACE),
         (
@@ -241,12 +274,13 @@ fn names_and_keys_match_the_charts() {
 
 #[test]
 fn generated_lengths_and_alphabet() {
-    let pg = PostgreSQLCredentials::generate("u", "d").unwrap();
-    let ak = AuthentikCredentials::generate(pg.user_password(), "a@b.io").unwrap();
+    let pg = PostgresRoleCredentials::generate("u").unwrap();
+    let pg2 = PostgresRoleCredentials::generate("d").unwrap();
+    let ak = AuthentikCredentials::generate(pg.password(), "a@b.io").unwrap();
     let r = RedisCredentials::generate().unwrap();
     for (s, len) in [
-        (pg.admin_password(), PASSWORD_LENGTH),
-        (pg.user_password(), PASSWORD_LENGTH),
+        (pg.password(), PASSWORD_LENGTH),
+        (pg2.password(), PASSWORD_LENGTH),
         (r.password(), PASSWORD_LENGTH),
         (ak.secret_key(), AUTHENTIK_SECRET_KEY_LENGTH),
         (ak.bootstrap_password(), PASSWORD_LENGTH),
@@ -257,8 +291,8 @@ fn generated_lengths_and_alphabet() {
     }
     const { assert!(AUTHENTIK_SECRET_KEY_LENGTH >= AUTHENTIK_SECRET_KEY_MIN_LENGTH) };
     assert_ne!(
-        pg.admin_password().expose_secret(),
-        pg.user_password().expose_secret()
+        pg.password().expose_secret(),
+        pg2.password().expose_secret()
     );
     // Entropy figures stated in the docs.
     assert_eq!(
@@ -330,33 +364,31 @@ fn cloudflare_token_errors() {
 #[test]
 fn credential_validation_errors() {
     assert!(matches!(
-        PostgreSQLCredentials::generate("Auth", "d"),
+        PostgresRoleCredentials::generate("Auth"),
         Err(CredentialError::Invalid(
             ValidationError::InvalidPostgresIdentifier {
-                what: "PostgreSQL user name",
+                what: "PostgreSQL role name",
                 ..
             }
         ))
     ));
     assert!(matches!(
-        PostgreSQLCredentials::generate("u", "1db"),
-        Err(CredentialError::Invalid(
-            ValidationError::InvalidPostgresIdentifier {
-                what: "PostgreSQL database name",
-                ..
-            }
-        ))
-    ));
-    assert!(matches!(
-        PostgreSQLCredentials::from_existing("u", "d", secret(""), secret("x")),
-        Err(ValidationError::EmptyPassword {
-            what: "PostgreSQL admin password"
+        PostgresRoleCredentials::from_existing("1u", secret("x")),
+        Err(ValidationError::InvalidPostgresIdentifier {
+            what: "PostgreSQL role name",
+            ..
         })
     ));
     assert!(matches!(
-        PostgreSQLCredentials::from_existing("u", "d", secret("x"), secret("a\nb")),
+        PostgresRoleCredentials::from_existing("u", secret("")),
+        Err(ValidationError::EmptyPassword {
+            what: "PostgreSQL role password"
+        })
+    ));
+    assert!(matches!(
+        PostgresRoleCredentials::from_existing("u", secret("a\nb")),
         Err(ValidationError::PasswordNotPrintable {
-            what: "PostgreSQL user password",
+            what: "PostgreSQL role password",
             position: 2
         })
     ));
@@ -420,13 +452,8 @@ fn credential_validation_errors() {
 
 #[test]
 fn debug_redacts_every_credential() {
-    let pg = PostgreSQLCredentials::from_existing(
-        "authentik",
-        "authentik",
-        secret("ADMIN-secret-4711"),
-        secret("USER-secret-4712"),
-    )
-    .unwrap();
+    let pg =
+        PostgresRoleCredentials::from_existing("authentik", secret("USER-secret-4712")).unwrap();
     let r = RedisCredentials::from_existing(secret("REDIS-secret-4713")).unwrap();
     let ak = AuthentikCredentials::from_existing(
         secret(&format!("KEY-secret-4714{}", "x".repeat(50))),
@@ -439,7 +466,8 @@ fn debug_redacts_every_credential() {
     let cf = CloudflareConfig::new(secret("CF-secret-4718")).unwrap();
     let all = format!(
         "{pg:?}{pg:#?}{r:?}{r:#?}{ak:?}{ak:#?}{cf:?}{cf:#?}{:?}{:?}{:?}{:?}",
-        pg.to_secret_manifest(),
+        pg.to_secret_manifest("postgresql-authentik-credentials")
+            .unwrap(),
         r.to_secret_manifest(),
         ak.to_secret_manifest(),
         cf.to_secret_manifest()

@@ -1,0 +1,235 @@
+//! What a component is: one folder of the tree holding everything one piece of the stack needs —
+//! its documents, its Secrets, its chart source — and its place in the Flux order.
+//!
+//! Each module under [`crate::components`] returns one [`Component`]; [`crate::layout`] turns
+//! the list into files, one Flux `Kustomization` per component, and [`crate::secrets`] decides
+//! every Secret's values from the [`SecretSlot`]s. Adding or replacing a piece of the stack
+//! touches one module.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use psd_model::SecretManifest;
+use psd_model::cluster::ClusterConfig;
+use psd_model::secrecy::SecretString;
+use serde_json::Value;
+
+use crate::error::RenderError;
+
+/// Which `clusters/<cluster>/*.yaml` file lists a component's Flux `Kustomization`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// Controllers and cluster-wide settings (`infrastructure.yaml`).
+    Infrastructure,
+    /// Data services (`databases.yaml`).
+    Databases,
+    /// Applications (`apps.yaml`).
+    Apps,
+}
+
+impl Tier {
+    /// The file in the cluster entry folder that holds this tier's Kustomizations.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Tier::Infrastructure => "infrastructure.yaml",
+            Tier::Databases => "databases.yaml",
+            Tier::Apps => "apps.yaml",
+        }
+    }
+}
+
+/// A component's Flux `Kustomization`: its name, what it waits for, and how Flux judges the
+/// health of kinds kstatus cannot judge.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    /// Name of the Flux `Kustomization` (namespace `flux-system`).
+    pub name: &'static str,
+    /// The entry file it is listed in.
+    pub tier: Tier,
+    /// Stages that must be ready first (names of other components' stages).
+    pub depends_on: Vec<&'static str>,
+    /// `spec.healthCheckExprs` entries (CEL), for custom resources without kstatus conditions.
+    pub health_check_exprs: Vec<Value>,
+}
+
+/// Values an existing (decrypted) Secret file holds: `stringData` in file order.
+pub type Data = [(String, SecretString)];
+
+/// What a Secret's builder gets.
+pub struct SecretInputs<'a> {
+    /// The cluster description.
+    pub cfg: &'a ClusterConfig,
+    /// The values of the existing file (or of the earlier stack's file it replaces), when a
+    /// private key could read it: reuse them, never regenerate.
+    pub existing: Option<&'a Data>,
+    /// The Cloudflare token the user supplied for this render, if any.
+    pub cloudflare_token: Option<&'a SecretString>,
+    /// Secrets already decided, by slot id (the slots named in [`SecretSlot::after`]).
+    pub decided: &'a BTreeMap<String, SecretManifest>,
+    /// Path of the file, for error messages.
+    pub path: &'a str,
+}
+
+/// A builder's answer.
+pub enum Built {
+    /// The Secret to write.
+    Secret(SecretManifest),
+    /// Nothing can be written (e.g. the Cloudflare token was never given); the message tells
+    /// the user what to do. The folder's `kustomization.yaml` leaves the file out.
+    Missing(String),
+}
+
+/// Builds one Secret from its inputs.
+pub type BuildSecret = Arc<dyn Fn(&SecretInputs<'_>) -> Result<Built, RenderError> + Send + Sync>;
+
+/// One encrypted Secret file of a component.
+#[derive(Clone)]
+pub struct SecretSlot {
+    /// Stable id, unique in the tree (other slots name it in [`SecretSlot::after`]).
+    pub id: String,
+    /// Slots whose values this one copies (e.g. a password two Secrets share).
+    pub after: Vec<String>,
+    /// Paths, relative to the tree root, of files of an earlier stack whose values this Secret
+    /// takes over when its own file does not exist yet (same keys).
+    pub legacy_paths: Vec<String>,
+    /// Makes the Secret.
+    pub build: BuildSecret,
+}
+
+impl SecretSlot {
+    /// A slot with no dependencies and no earlier file.
+    pub fn new(
+        id: impl Into<String>,
+        build: impl Fn(&SecretInputs<'_>) -> Result<Built, RenderError> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            after: Vec::new(),
+            legacy_paths: Vec::new(),
+            build: Arc::new(build),
+        }
+    }
+
+    /// Values of `path` (an earlier stack's file, relative to the tree root) are taken over
+    /// while this slot's own file does not exist.
+    #[must_use]
+    pub fn taking_over(mut self, path: impl Into<String>) -> Self {
+        self.legacy_paths.push(path.into());
+        self
+    }
+
+    /// This slot copies values of slot `id`, which is decided first.
+    #[must_use]
+    pub fn after(mut self, id: impl Into<String>) -> Self {
+        self.after.push(id.into());
+        self
+    }
+}
+
+impl fmt::Debug for SecretSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretSlot")
+            .field("id", &self.id)
+            .field("after", &self.after)
+            .field("legacy_paths", &self.legacy_paths)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One file of a component's folder.
+#[derive(Clone, Debug)]
+pub enum File {
+    /// Plain manifests (one or more YAML documents).
+    Plain {
+        /// File name inside the folder.
+        name: String,
+        /// Its documents.
+        docs: Vec<Value>,
+    },
+    /// An encrypted Secret (`*.enc.yaml`).
+    Secret {
+        /// File name inside the folder.
+        name: String,
+        /// What goes in it.
+        slot: SecretSlot,
+    },
+}
+
+impl File {
+    /// A file with one document.
+    pub fn plain(name: impl Into<String>, doc: Value) -> Self {
+        File::Plain {
+            name: name.into(),
+            docs: vec![doc],
+        }
+    }
+
+    /// The file name inside the folder.
+    pub fn name(&self) -> &str {
+        match self {
+            File::Plain { name, .. } | File::Secret { name, .. } => name,
+        }
+    }
+}
+
+/// One folder of the tree and its Flux `Kustomization`.
+#[derive(Clone, Debug)]
+pub struct Component {
+    /// Folder relative to the tree root, `/`-separated (e.g. `infrastructure/cert-manager`).
+    pub dir: &'static str,
+    /// Its place in the Flux order.
+    pub stage: Stage,
+    /// Its files, in the order its `kustomization.yaml` lists them.
+    pub files: Vec<File>,
+}
+
+impl Component {
+    /// Every Secret slot of the component.
+    pub fn slots(&self) -> impl Iterator<Item = (&str, &SecretSlot)> {
+        self.files.iter().filter_map(|f| match f {
+            File::Secret { name, slot } => Some((name.as_str(), slot)),
+            File::Plain { .. } => None,
+        })
+    }
+}
+
+/// A database an application needs in the shared PostgreSQL: its own role (login) and a
+/// database it owns. The PostgreSQL component turns each claim into a managed role, a
+/// basic-auth Secret and a `Database`.
+#[derive(Clone, Debug)]
+pub struct DatabaseClaim {
+    /// The application (a DNS-1123 label); names the role Secret
+    /// `postgresql-<client>-credentials` and the `Database` `postgresql-<client>`.
+    pub client: &'static str,
+    /// The PostgreSQL role the application logs in as.
+    pub role: String,
+    /// The database it owns.
+    pub database: String,
+    /// Where the password comes from: (slot id, key) of the application's own Secret, so both
+    /// Secrets always hold the same value.
+    pub password_from: (&'static str, &'static str),
+}
+
+impl DatabaseClaim {
+    /// The name of the client's role Secret in the database namespace.
+    pub fn secret_name(&self) -> String {
+        psd_model::PostgresRoleCredentials::secret_name_for(self.client)
+    }
+}
+
+/// A credential builder's error as a [`RenderError::Credential`] (messages never hold values).
+pub fn cred_err(e: impl std::fmt::Display) -> RenderError {
+    RenderError::Credential(e.to_string())
+}
+
+/// The value of `key` in an existing file, or an error telling the user how to recover.
+pub fn need<'a>(data: &'a Data, key: &str, path: &str) -> Result<&'a SecretString, RenderError> {
+    data.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .ok_or_else(|| RenderError::ExistingSecret {
+            path: path.into(),
+            reason: format!("it has no `{key}` entry (delete the file to generate new values)"),
+        })
+}
