@@ -173,6 +173,27 @@ impl File {
     }
 }
 
+/// A Helm chart from an OCI registry: the `OCIRepository` (`ocirepository.yaml`) and the
+/// `HelmRelease` of the same name beside it (`helmrelease.yaml`), in `namespace`.
+pub fn helm_chart(
+    release: &str,
+    namespace: &str,
+    url: &str,
+    tag: &str,
+    values: Value,
+) -> [File; 2] {
+    [
+        File::plain(
+            "ocirepository.yaml",
+            crate::manifests::oci_repository(release, namespace, url, tag),
+        ),
+        File::plain(
+            "helmrelease.yaml",
+            crate::manifests::helm_release(release, namespace, values),
+        ),
+    ]
+}
+
 /// One folder of the tree and its Flux `Kustomization`.
 #[derive(Clone, Debug)]
 pub struct Component {

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use super::{issuers, postgresql, traefik};
 use crate::component::{
-    Built, Component, DatabaseClaim, File, SecretInputs, SecretSlot, Stage, Tier, cred_err, need,
+    Built, Component, DatabaseClaim, File, SecretInputs, SecretSlot, Stage, Tier, cred_err,
+    helm_chart, need,
 };
 use crate::error::RenderError;
 use crate::manifests::{self as m, Prune};
@@ -88,21 +89,22 @@ pub fn component(cfg: &ClusterConfig) -> Component {
             depends_on: vec![postgresql::STAGE, issuers::STAGE],
             health_check_exprs: vec![],
         },
-        files: vec![
+        files: [
             File::plain("namespace.yaml", m::namespace(NAMESPACE, Prune::Allowed)),
-            File::plain(
-                "ocirepository.yaml",
-                m::oci_repository("authentik", NAMESPACE, CHART_URL, &cfg.versions.authentik),
-            ),
             File::Secret {
                 name: "secret.enc.yaml".into(),
                 slot: SecretSlot::new(SLOT, credentials),
             },
-            File::plain(
-                "helmrelease.yaml",
-                m::helm_release("authentik", NAMESPACE, values(cfg)),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(helm_chart(
+            "authentik",
+            NAMESPACE,
+            CHART_URL,
+            &cfg.versions.authentik,
+            values(cfg),
+        ))
+        .collect(),
     }
 }
 

@@ -7,7 +7,7 @@ use psd_model::cluster::ClusterConfig;
 use serde_json::{Value, json};
 
 use crate::component::{
-    Built, Component, File, SecretInputs, SecretSlot, Stage, Tier, cred_err, need,
+    Built, Component, File, SecretInputs, SecretSlot, Stage, Tier, cred_err, helm_chart, need,
 };
 use crate::error::RenderError;
 use crate::manifests::{self as m, Prune};
@@ -41,26 +41,23 @@ pub fn component(cfg: &ClusterConfig) -> Component {
             depends_on: vec![],
             health_check_exprs: vec![],
         },
-        files: vec![
-            File::plain("namespace.yaml", m::namespace(NAMESPACE, Prune::Allowed)),
-            File::plain(
-                "ocirepository.yaml",
-                m::oci_repository(
-                    "cert-manager",
-                    NAMESPACE,
-                    CHART_URL,
-                    &cfg.versions.cert_manager,
-                ),
-            ),
-            File::plain(
-                "helmrelease.yaml",
-                m::helm_release("cert-manager", NAMESPACE, values(cfg)),
-            ),
-            File::Secret {
-                name: "cloudflare-secret.enc.yaml".into(),
-                slot: SecretSlot::new(CLOUDFLARE_SLOT, cloudflare_secret),
-            },
-        ],
+        files: [File::plain(
+            "namespace.yaml",
+            m::namespace(NAMESPACE, Prune::Allowed),
+        )]
+        .into_iter()
+        .chain(helm_chart(
+            "cert-manager",
+            NAMESPACE,
+            CHART_URL,
+            &cfg.versions.cert_manager,
+            values(cfg),
+        ))
+        .chain([File::Secret {
+            name: "cloudflare-secret.enc.yaml".into(),
+            slot: SecretSlot::new(CLOUDFLARE_SLOT, cloudflare_secret),
+        }])
+        .collect(),
     }
 }
 

@@ -5,7 +5,7 @@
 use psd_model::cluster::ClusterConfig;
 use serde_json::{Value, json};
 
-use crate::component::{Component, File, Stage, Tier};
+use crate::component::{Component, File, Stage, Tier, helm_chart};
 use crate::manifests::{self as m, Prune};
 
 /// Namespace of the operator.
@@ -38,21 +38,18 @@ pub fn component(cfg: &ClusterConfig) -> Component {
             depends_on: vec![],
             health_check_exprs: vec![],
         },
-        files: vec![
-            File::plain("namespace.yaml", m::namespace(NAMESPACE, Prune::Allowed)),
-            File::plain(
-                "ocirepository.yaml",
-                m::oci_repository(
-                    "cloudnative-pg",
-                    NAMESPACE,
-                    CHART_URL,
-                    &cfg.versions.cloudnative_pg,
-                ),
-            ),
-            File::plain(
-                "helmrelease.yaml",
-                m::helm_release("cloudnative-pg", NAMESPACE, values()),
-            ),
-        ],
+        files: [File::plain(
+            "namespace.yaml",
+            m::namespace(NAMESPACE, Prune::Allowed),
+        )]
+        .into_iter()
+        .chain(helm_chart(
+            "cloudnative-pg",
+            NAMESPACE,
+            CHART_URL,
+            &cfg.versions.cloudnative_pg,
+            values(),
+        ))
+        .collect(),
     }
 }

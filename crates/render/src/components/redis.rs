@@ -10,7 +10,7 @@ use psd_model::cluster::ClusterConfig;
 use serde_json::{Value, json};
 
 use crate::component::{
-    Built, Component, File, SecretInputs, SecretSlot, Stage, Tier, cred_err, need,
+    Built, Component, File, SecretInputs, SecretSlot, Stage, Tier, cred_err, helm_chart, need,
 };
 use crate::error::RenderError;
 use crate::manifests::{self as m, Prune};
@@ -71,27 +71,28 @@ pub fn component(cfg: &ClusterConfig) -> Component {
             depends_on: vec![],
             health_check_exprs: vec![],
         },
-        files: vec![
+        files: [
             File::plain("namespace.yaml", m::namespace(NAMESPACE, Prune::Never)),
-            File::plain(
-                "ocirepository.yaml",
-                m::oci_repository(RELEASE, NAMESPACE, CHART_URL, &cfg.versions.valkey),
-            ),
             File::Secret {
                 name: "secret.enc.yaml".into(),
                 // The Bitnami stack's Secret had the same name and key.
                 slot: SecretSlot::new(SLOT, password_secret)
                     .taking_over("apps/redis/secret.enc.yaml"),
             },
-            File::plain(
-                "helmrelease.yaml",
-                m::helm_release(RELEASE, NAMESPACE, values(cfg)),
-            ),
-            File::plain(
-                "ingressroutetcp.yaml",
-                m::ingress_route_tcp(ENTRY_POINT.0, NAMESPACE, ENTRY_POINT.0, RELEASE, PORT),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(helm_chart(
+            RELEASE,
+            NAMESPACE,
+            CHART_URL,
+            &cfg.versions.valkey,
+            values(cfg),
+        ))
+        .chain([File::plain(
+            "ingressroutetcp.yaml",
+            m::ingress_route_tcp(ENTRY_POINT.0, NAMESPACE, ENTRY_POINT.0, RELEASE, PORT),
+        )])
+        .collect(),
     }
 }
 
