@@ -17,7 +17,10 @@ fn ci() -> bool {
 }
 
 fn sops_path() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PSD_SOPS").map(PathBuf::from).into_iter().collect();
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PSD_SOPS")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     if let Some(paths) = std::env::var_os("PATH") {
         candidates.extend(std::env::split_paths(&paths).map(|d| d.join("sops")));
     }
@@ -94,10 +97,15 @@ impl Judge {
     }
 
     fn psd_decrypt(&self, enc: &[u8]) -> Vec<u8> {
-        api::decrypt(enc, Format::Yaml, &self.identities, &DecryptOptions::default())
-            .unwrap()
-            .plain
-            .to_vec()
+        api::decrypt(
+            enc,
+            Format::Yaml,
+            &self.identities,
+            &DecryptOptions::default(),
+        )
+        .unwrap()
+        .plain
+        .to_vec()
     }
 
     /// The decrypted documents: as JSON for a single document (go-yaml's writer gives a block
@@ -107,7 +115,14 @@ impl Judge {
     fn decrypt_both(&self, sops: Option<&Path>, enc: &[u8], multi: bool) -> Vec<Json> {
         match (sops, multi) {
             (Some(sops), false) => {
-                vec![serde_json::from_slice(&self.sops(sops, &["decrypt", "--output-type", "json"], enc)).unwrap()]
+                vec![
+                    serde_json::from_slice(&self.sops(
+                        sops,
+                        &["decrypt", "--output-type", "json"],
+                        enc,
+                    ))
+                    .unwrap(),
+                ]
             }
             (Some(sops), true) => documents(&self.sops(sops, &["decrypt"], enc)),
             (None, false) => {
@@ -138,20 +153,59 @@ fn documents(yaml: &[u8]) -> Vec<Json> {
 fn issue9_block_scalar_at_end_of_input() {
     let cases: Vec<(&str, Vec<Json>)> = vec![
         // Every chomping indicator, no final line break.
-        ("multiline: |\n  multi\n  line", vec![json!({"multiline": "multi\nline"})]),
-        ("multiline: |-\n  multi\n  line", vec![json!({"multiline": "multi\nline"})]),
-        ("multiline: |+\n  multi\n  line", vec![json!({"multiline": "multi\nline"})]),
-        ("multiline: >\n  multi\n  line", vec![json!({"multiline": "multi line"})]),
-        ("multiline: >-\n  multi\n  line", vec![json!({"multiline": "multi line"})]),
-        ("multiline: >+\n  multi\n  line", vec![json!({"multiline": "multi line"})]),
-        ("multiline: |2\n   multi\n  line", vec![json!({"multiline": " multi\nline"})]),
-        ("multiline: >2-\n  multi\n   line", vec![json!({"multiline": "multi\n line"})]),
+        (
+            "multiline: |\n  multi\n  line",
+            vec![json!({"multiline": "multi\nline"})],
+        ),
+        (
+            "multiline: |-\n  multi\n  line",
+            vec![json!({"multiline": "multi\nline"})],
+        ),
+        (
+            "multiline: |+\n  multi\n  line",
+            vec![json!({"multiline": "multi\nline"})],
+        ),
+        (
+            "multiline: >\n  multi\n  line",
+            vec![json!({"multiline": "multi line"})],
+        ),
+        (
+            "multiline: >-\n  multi\n  line",
+            vec![json!({"multiline": "multi line"})],
+        ),
+        (
+            "multiline: >+\n  multi\n  line",
+            vec![json!({"multiline": "multi line"})],
+        ),
+        (
+            "multiline: |2\n   multi\n  line",
+            vec![json!({"multiline": " multi\nline"})],
+        ),
+        (
+            "multiline: >2-\n  multi\n   line",
+            vec![json!({"multiline": "multi\n line"})],
+        ),
         // The same with a final line break.
-        ("multiline: |\n  multi\n  line\n", vec![json!({"multiline": "multi\nline\n"})]),
-        ("multiline: |+\n  multi\n  line\n", vec![json!({"multiline": "multi\nline\n"})]),
-        ("multiline: >\n  multi\n  line\n", vec![json!({"multiline": "multi line\n"})]),
-        ("multiline: >+\n  multi\n  line\n", vec![json!({"multiline": "multi line\n"})]),
-        ("multiline: |-\n  multi\n  line\n", vec![json!({"multiline": "multi\nline"})]),
+        (
+            "multiline: |\n  multi\n  line\n",
+            vec![json!({"multiline": "multi\nline\n"})],
+        ),
+        (
+            "multiline: |+\n  multi\n  line\n",
+            vec![json!({"multiline": "multi\nline\n"})],
+        ),
+        (
+            "multiline: >\n  multi\n  line\n",
+            vec![json!({"multiline": "multi line\n"})],
+        ),
+        (
+            "multiline: >+\n  multi\n  line\n",
+            vec![json!({"multiline": "multi line\n"})],
+        ),
+        (
+            "multiline: |-\n  multi\n  line\n",
+            vec![json!({"multiline": "multi\nline"})],
+        ),
         // Trailing blank lines, with and without a last line break, and spaces after it.
         ("k: |+\n  x\n\n", vec![json!({"k": "x\n\n"})]),
         ("k: |+\n  x\n\n  ", vec![json!({"k": "x\n\n"})]),
@@ -170,15 +224,31 @@ fn issue9_block_scalar_at_end_of_input() {
         // Unicode on the last line.
         ("k: |\n  żółw 🐢", vec![json!({"k": "żółw 🐢"})]),
         // At the end of a nested mapping and of a sequence.
-        ("a:\n  b: |\n    x\n    y", vec![json!({"a": {"b": "x\ny"}})]),
-        ("a:\n  b: >+\n    x\n    y", vec![json!({"a": {"b": "x y"}})]),
+        (
+            "a:\n  b: |\n    x\n    y",
+            vec![json!({"a": {"b": "x\ny"}})],
+        ),
+        (
+            "a:\n  b: >+\n    x\n    y",
+            vec![json!({"a": {"b": "x y"}})],
+        ),
         ("a:\n  - |\n    x", vec![json!({"a": ["x"]})]),
-        ("a:\n  - 1\n  - >\n    x\n\n    y", vec![json!({"a": [1, "x\ny"]})]),
-        ("a:\n    - |2\n       x\n      y", vec![json!({"a": [" x\ny"]})]),
+        (
+            "a:\n  - 1\n  - >\n    x\n\n    y",
+            vec![json!({"a": [1, "x\ny"]})],
+        ),
+        (
+            "a:\n    - |2\n       x\n      y",
+            vec![json!({"a": [" x\ny"]})],
+        ),
         // The end of each document of a multi-document file.
         (
             "a: |\n  x\n---\nb: |+\n  y\n\n---\nc: >\n  z",
-            vec![json!({"a": "x\n"}), json!({"b": "y\n\n"}), json!({"c": "z"})],
+            vec![
+                json!({"a": "x\n"}),
+                json!({"b": "y\n\n"}),
+                json!({"c": "z"}),
+            ],
         ),
         (
             "a: |-\n  x\n...\n---\nb: |+\n  y",
@@ -245,8 +315,13 @@ fn issue9_alias_bomb_child() {
         let bomb = bomb.as_bytes();
         let errors = [
             api::encrypt(bomb, Format::Yaml, &opts).map(|_| ()),
-            api::decrypt(bomb, Format::Yaml, &judge.identities, &DecryptOptions::default())
-                .map(|_| ()),
+            api::decrypt(
+                bomb,
+                Format::Yaml,
+                &judge.identities,
+                &DecryptOptions::default(),
+            )
+            .map(|_| ()),
             api::file_status(bomb, Format::Yaml).map(|_| ()),
         ];
         for e in errors {
@@ -256,7 +331,10 @@ fn issue9_alias_bomb_child() {
                 matches!(e, Error::Parse { .. }) && message.contains("excessive aliasing"),
                 "{name}: {message}"
             );
-            assert!(!message.contains("xxxx") && !message.contains("lol"), "{message}");
+            assert!(
+                !message.contains("xxxx") && !message.contains("lol"),
+                "{message}"
+            );
         }
     }
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -349,7 +427,13 @@ fn issue9_alias_expansion_within_budget_still_works() {
 #[test]
 fn issue9_long_flow_line() {
     let items: Vec<String> = (0..20_000)
-        .map(|i| if i % 3 == 0 { format!("żółw-{i}") } else { format!("item-{i}") })
+        .map(|i| {
+            if i % 3 == 0 {
+                format!("żółw-{i}")
+            } else {
+                format!("item-{i}")
+            }
+        })
         .collect();
     let plain = format!("list: [{}]\nafter: 1\n", items.join(", "));
     let judge = Judge::new();

@@ -1907,7 +1907,8 @@ fn allowed_alias_share(total: usize) -> f64 {
         t if t <= ALIAS_RATIO_LOW => 0.99,
         t if t >= ALIAS_RATIO_HIGH => 0.10,
         t => {
-            0.99 - 0.89 * ((t - ALIAS_RATIO_LOW) as f64 / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW) as f64)
+            0.99 - 0.89
+                * ((t - ALIAS_RATIO_LOW) as f64 / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW) as f64)
         }
     }
 }
