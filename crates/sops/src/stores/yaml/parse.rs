@@ -65,8 +65,20 @@ pub(crate) struct ParseError {
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-/// Nodes an alias expansion may copy in total before the document is refused.
-const ALIAS_BUDGET: usize = 1_000_000;
+/// Alias expansion is budgeted by size, after go-yaml v3's rule in `decode.go`: the share of
+/// the document that comes from alias expansion may be 99% up to a size of
+/// [`ALIAS_RATIO_LOW`], then less and less, down to 10% from [`ALIAS_RATIO_HIGH`] on (go-yaml
+/// counts decoded nodes; we count bytes, see [`node_cost`], so that a long scalar copied many
+/// times counts for its length). Expansions below [`ALIAS_CHECK_MIN`] are always allowed.
+/// Copying stops before the limit is crossed, so memory stays bounded by a small multiple of the
+/// input size plus about [`ALIAS_RATIO_LOW`].
+const ALIAS_RATIO_LOW: usize = 16 << 20;
+/// See [`ALIAS_RATIO_LOW`].
+const ALIAS_RATIO_HIGH: usize = 160 << 20;
+/// See [`ALIAS_RATIO_LOW`].
+const ALIAS_CHECK_MIN: usize = 1 << 20;
+/// Characters are counted from these byte offsets on (see [`Parser::chars_before`]).
+const CHAR_MARK_STEP: usize = 256;
 /// Maximum nesting depth of collections. Real configuration files stay far below; the limit
 /// keeps the recursive descent within a 2 MiB thread stack even in debug builds.
 const MAX_DEPTH: usize = 64;
@@ -127,8 +139,15 @@ struct Parser<'a> {
     /// The line [`Parser::line_idx`] found last.
     line_hint: std::cell::Cell<usize>,
     pending: Vec<Pending>,
-    anchors: HashMap<String, Node>,
-    alias_budget: usize,
+    /// Anchored nodes with their [`node_cost`].
+    anchors: HashMap<String, (Node, usize)>,
+    /// Total [`node_cost`] of the nodes read from the input (not copied by an alias).
+    read_cost: std::cell::Cell<usize>,
+    /// Total [`node_cost`] of the nodes copied by aliases.
+    alias_cost: usize,
+    /// For non-ASCII input: the number of characters before every [`CHAR_MARK_STEP`]-th byte,
+    /// so that a column is found in constant time even on a very long line.
+    char_marks: Option<Vec<usize>>,
     stack: Vec<Block>,
     depth: usize,
     /// Foot comments were already assigned for the current dedent.
@@ -165,7 +184,18 @@ impl<'a> Parser<'a> {
             line_hint: std::cell::Cell::new(0),
             pending: Vec::new(),
             anchors: HashMap::new(),
-            alias_budget: ALIAS_BUDGET,
+            read_cost: std::cell::Cell::new(0),
+            alias_cost: 0,
+            char_marks: (!s.is_ascii()).then(|| {
+                let mut marks = Vec::with_capacity(s.len() / CHAR_MARK_STEP + 1);
+                let mut n = 0;
+                for chunk in s.chunks(CHAR_MARK_STEP) {
+                    marks.push(n);
+                    n += chunk.iter().filter(|&&b| !is_utf8_continuation(b)).count();
+                }
+                marks.push(n);
+                marks
+            }),
             stack: Vec::new(),
             depth: 0,
             assigned: false,
@@ -205,15 +235,29 @@ impl<'a> Parser<'a> {
         self.col_of(self.pos)
     }
 
+    /// The number of characters before byte `pos` (which is at most the input's length).
+    fn chars_before(&self, pos: usize) -> usize {
+        match &self.char_marks {
+            None => pos,
+            Some(marks) => {
+                let block = pos / CHAR_MARK_STEP;
+                let from = block * CHAR_MARK_STEP;
+                marks[block]
+                    + self.s[from..pos]
+                        .iter()
+                        .filter(|&&b| !is_utf8_continuation(b))
+                        .count()
+            }
+        }
+    }
+
     fn err_at(&self, pos: usize, message: impl Into<String>) -> ParseError {
         let li = self.line_idx(pos.min(self.s.len()));
         let start = self.line_starts[li];
         let end = pos.min(self.s.len());
-        let column = self
-            .src
-            .get(start..end)
-            .map_or(end - start, |t| t.chars().count())
-            + 1;
+        // In constant time: counting from the line's start for every node made parsing a long
+        // line quadratic.
+        let column = self.chars_before(end) - self.chars_before(start) + 1;
         ParseError {
             message: message.into(),
             line: li + 1,
@@ -225,7 +269,10 @@ impl<'a> Parser<'a> {
         self.err_at(self.pos, message)
     }
 
+    /// A node read from the input at `pos`.
     fn node(&self, pos: usize, kind: Kind) -> Node {
+        self.read_cost
+            .set(self.read_cost.get().saturating_add(own_cost(&kind)));
         let e = self.err_at(pos, "");
         Node {
             kind,
@@ -785,7 +832,7 @@ impl<'a> Parser<'a> {
 
     fn register(&mut self, anchor: Option<String>, node: &Node) {
         if let Some(a) = anchor {
-            self.anchors.insert(a, node.clone());
+            self.anchors.insert(a, (node.clone(), node_cost(node)));
         }
     }
 
@@ -853,15 +900,29 @@ impl<'a> Parser<'a> {
         if name.is_empty() {
             return Err(self.err("did not find expected alphabetic or numeric character"));
         }
-        let Some(node) = self.anchors.get(&name) else {
+        let Some((node, cost)) = self.anchors.get(&name) else {
             return Err(self.err_at(pos, format!("unknown anchor '{name}' referenced")));
         };
-        let size = count_nodes(node);
-        if size > self.alias_budget {
-            return Err(self.err_at(pos, "document contains excessive aliasing"));
+        // Checked before copying: the copy is what would exhaust memory.
+        let copied = self.alias_cost.saturating_add(*cost);
+        let total = copied.saturating_add(self.read_cost.get());
+        #[allow(clippy::cast_precision_loss)] // sizes far below 2^52
+        let share = copied as f64 / total as f64;
+        let allowed = allowed_alias_share(total);
+        if copied > ALIAS_CHECK_MIN && share > allowed {
+            return Err(self.err_at(
+                pos,
+                format!(
+                    "document contains excessive aliasing: expanding aliases would copy {} KiB, \
+                     {:.1}% of the document (at most {:.1}% allowed at this size)",
+                    copied >> 10,
+                    share * 100.0,
+                    allowed * 100.0
+                ),
+            ));
         }
-        self.alias_budget -= size;
         let mut node = node.clone();
+        self.alias_cost = copied;
         let e = self.err_at(pos, "");
         node.line = e.line;
         node.column = e.column;
@@ -1424,6 +1485,9 @@ impl<'a> Parser<'a> {
         // Collect lines.
         let mut lines: Vec<&str> = Vec::new();
         let mut max_leading_blank = 0;
+        // Whether the last content line ends with a line break. At the end of the input it
+        // may not, and then (as in go-yaml) clip and keep have no break to keep.
+        let mut final_break = true;
         loop {
             if self.eof() {
                 break;
@@ -1443,6 +1507,8 @@ impl<'a> Parser<'a> {
                 break;
             }
             match indent {
+                // Spaces at the end of the input, without a line break: no line at all.
+                None if blank && self.eof() => break,
                 None if blank => {
                     max_leading_blank = max_leading_blank.max(sp);
                     lines.push("");
@@ -1472,6 +1538,15 @@ impl<'a> Parser<'a> {
                 } else {
                     ""
                 };
+                if self.eof() {
+                    // Spaces without a line break at the end of the input: a content line of
+                    // the spaces beyond the indentation, or nothing.
+                    if !content.is_empty() {
+                        lines.push(content);
+                        final_break = false;
+                    }
+                    break;
+                }
                 lines.push(content);
                 self.consume_newline();
                 continue;
@@ -1488,6 +1563,10 @@ impl<'a> Parser<'a> {
                 return Err(self.err_at(ls, "found a tab character that violates indentation"));
             }
             lines.push(&self.src[line_start..self.pos]);
+            if self.eof() {
+                final_break = false;
+                break;
+            }
             self.consume_newline();
         }
         // Trailing empty lines.
@@ -1541,12 +1620,12 @@ impl<'a> Parser<'a> {
         match chomp {
             -1 => {}
             0 => {
-                if !body.is_empty() {
+                if !body.is_empty() && final_break {
                     text.push('\n');
                 }
             }
             _ => {
-                if !body.is_empty() {
+                if !body.is_empty() && final_break {
                     text.push('\n');
                 }
                 for _ in 0..trailing {
@@ -1816,26 +1895,52 @@ fn apply_tag(mut node: Node, tag: Option<String>) -> Node {
     node
 }
 
-fn count_nodes(node: &Node) -> usize {
-    match &node.kind {
-        Kind::Scalar { .. } => 1,
-        Kind::Map(es) => {
-            1 + es
-                .iter()
-                .map(|e| match e {
-                    MapEntry::Pair(k, v) => count_nodes(k) + count_nodes(v),
-                    MapEntry::Comment(_) => 1,
-                })
-                .sum::<usize>()
-        }
-        Kind::Seq(es) => {
-            1 + es
-                .iter()
-                .map(|e| match e {
-                    SeqEntry::Item(v) => count_nodes(v),
-                    SeqEntry::Comment(_) => 1,
-                })
-                .sum::<usize>()
+fn is_utf8_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// The share of a document of `total` bytes (read plus copied) that alias expansion may make
+/// up: go-yaml v3's `allowedAliasRatio`, over sizes instead of node counts.
+fn allowed_alias_share(total: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // sizes far below 2^52
+    match total {
+        t if t <= ALIAS_RATIO_LOW => 0.99,
+        t if t >= ALIAS_RATIO_HIGH => 0.10,
+        t => {
+            0.99 - 0.89
+                * ((t - ALIAS_RATIO_LOW) as f64 / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW) as f64)
         }
     }
+}
+
+/// What one node costs without its children: its size in memory plus its text.
+fn own_cost(kind: &Kind) -> usize {
+    std::mem::size_of::<Node>()
+        + match kind {
+            Kind::Scalar { text, tag, .. } => text.len() + tag.as_ref().map_or(0, String::len),
+            Kind::Map(_) | Kind::Seq(_) => 0,
+        }
+}
+
+/// What copying a node costs: [`own_cost`] of it and of everything in it, comments included.
+fn node_cost(node: &Node) -> usize {
+    let comment = |c: &Comment| std::mem::size_of::<Node>() + c.text.len();
+    own_cost(&node.kind)
+        + match &node.kind {
+            Kind::Scalar { .. } => 0,
+            Kind::Map(es) => es
+                .iter()
+                .map(|e| match e {
+                    MapEntry::Pair(k, v) => node_cost(k) + node_cost(v),
+                    MapEntry::Comment(c) => comment(c),
+                })
+                .sum(),
+            Kind::Seq(es) => es
+                .iter()
+                .map(|e| match e {
+                    SeqEntry::Item(v) => node_cost(v),
+                    SeqEntry::Comment(c) => comment(c),
+                })
+                .sum(),
+        }
 }
