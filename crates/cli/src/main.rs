@@ -10,6 +10,7 @@
 
 mod config_cmd;
 mod keygen;
+mod output;
 mod render;
 mod sops_cmd;
 

@@ -4,11 +4,8 @@
 //! script that calls `sops encrypt|decrypt|filestatus` with these flags works unchanged with
 //! `psd`. Each command is: arguments → settings → one `psd_sops` call → output and exit code.
 //!
-//! Differences from sops, all in the lenient direction: `-` names stdin (sops 3.11 treats it
-//! as a file name); encrypting from stdin needs `--filename-override` *or* `--input-type`
-//! (sops insists on the former); `--config`, `--indent`, `--mac-only-encrypted` and the
-//! comment-regex flags are accepted after the subcommand (sops only takes them as global flags
-//! before it); an unknown `--input-type`/`--output-type` is refused instead of ignored.
+//! The differences from sops that are kept on purpose are listed in the README (section
+//! "Differences from sops").
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -33,7 +30,7 @@ pub struct IoArgs {
     #[arg(short = 'i', long)]
     in_place: bool,
     /// Save the result to this file instead of stdout.
-    #[arg(long, value_name = "FILE", conflicts_with = "in_place")]
+    #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Input format (yaml, json, dotenv, ini, binary); default from the file name.
     #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
@@ -107,7 +104,7 @@ pub struct DecryptArgs {
 /// Arguments of `psd filestatus`.
 #[derive(Debug, clap::Args)]
 pub struct FilestatusArgs {
-    /// The file to check; `-` or nothing reads stdin.
+    /// The file to check; `-` reads stdin.
     file: Option<PathBuf>,
     /// Input format (yaml, json, dotenv, ini, binary); default from the file name.
     #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
@@ -174,12 +171,13 @@ fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
     match path {
         Some(p) => {
-            if !p.exists() {
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            if std::fs::symlink_metadata(p).is_err() {
                 return Err(Failure::new(
-                    100,
+                    exit::NO_FILE_SPECIFIED,
                     format!(
-                        "Error: cannot operate on non-existent file {:?}: check the path",
-                        p.display().to_string()
+                        "Error: cannot operate on non-existent file {:?}\ncheck the path",
+                        abs.display().to_string()
                     ),
                 ));
             }
@@ -188,7 +186,7 @@ fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
                 .map_err(|e| {
                     Failure::new(
                         exit::COULD_NOT_READ_INPUT_FILE,
-                        format!("Error reading file {}: {e}", p.display()),
+                        format!("Error reading file: read {}: {e}", abs.display()),
                     )
                 })?;
         }
@@ -230,6 +228,32 @@ fn load_config(io: &IoArgs) -> Result<Option<SopsConfig>, Failure> {
     Ok(config::locate(io.config.as_deref(), &cwd)?)
 }
 
+/// sops' checks of `-i`, `--output` and stdin, made before anything is read (exit 8).
+fn check_io(io: &IoArgs) -> Result<(), Failure> {
+    if io.in_place && input_path(&io.file).is_none() {
+        return Err(Failure::new(
+            exit::CONFLICTING_PARAMETERS,
+            "Error: cannot use --in-place when reading from stdin",
+        ));
+    }
+    if io.in_place && io.output.is_some() {
+        return Err(Failure::new(
+            exit::CONFLICTING_PARAMETERS,
+            "Error: cannot operate on both --output and --in-place",
+        ));
+    }
+    Ok(())
+}
+
+/// A `stores:` indentation sops refuses: reported the way sops reports it when it writes the
+/// output (`prefix`: `Could not marshal tree` for encrypt, `Error dumping file` for decrypt).
+fn dump_error(prefix: &'static str) -> impl Fn(Error) -> Failure {
+    move |e| match e {
+        Error::InvalidIndent { .. } => Failure::new(e.exit_code(), format!("{prefix}: {e}")),
+        e => e.into(),
+    }
+}
+
 /// `--indent` on top of the config's store options, for YAML and JSON (as sops).
 fn with_indent(mut opts: StoreOptions, indent: Option<i64>) -> Result<StoreOptions, Failure> {
     if let Some(n) = indent {
@@ -248,49 +272,37 @@ fn with_indent(mut opts: StoreOptions, indent: Option<i64>) -> Result<StoreOptio
 }
 
 /// Writes the result: back to the input (`-i`), to `--output`, or to stdout. Files are
-/// written atomically (temporary file, fsync, rename), keeping an existing file's mode.
+/// written as sops writes them (through links, keeping the target's mode), but atomically;
+/// see [`crate::output`].
 fn write_output(io: &IoArgs, data: &[u8]) -> Result<(), Failure> {
-    let target = if io.in_place {
-        Some(input_path(&io.file).ok_or_else(|| {
+    let (target, what) = if io.in_place {
+        let p = input_path(&io.file).ok_or_else(|| {
             Failure::new(
-                exit::GENERIC,
-                "Error: cannot use --in-place with stdin: name a file",
+                exit::CONFLICTING_PARAMETERS,
+                "Error: cannot use --in-place when reading from stdin",
             )
-        })?)
+        })?;
+        (Some(p), "in-place")
     } else {
-        io.output.as_deref()
-    };
-    let write_err = |p: &Path, e: std::io::Error| {
-        Failure::new(
-            exit::COULD_NOT_WRITE_OUTPUT_FILE,
-            format!("Could not write output file {}: {e}", p.display()),
-        )
+        (io.output.as_deref(), "output")
     };
     match target {
-        Some(p) => {
-            let mut options = atomic_write_file::AtomicWriteFile::options();
-            #[cfg(unix)]
-            {
-                use atomic_write_file::unix::OpenOptionsExt as _;
-                options.preserve_mode(true);
-            }
-            let mut f = options.open(p).map_err(|e| write_err(p, e))?;
-            f.write_all(data).map_err(|e| write_err(p, e))?;
-            f.commit().map_err(|e| write_err(p, e))?;
-        }
+        Some(p) => crate::output::write_file(p, data).map_err(|e| {
+            Failure::new(
+                exit::COULD_NOT_WRITE_OUTPUT_FILE,
+                format!(
+                    "Could not open {what} file for writing: open {}: {e}",
+                    p.display()
+                ),
+            )
+        }),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(data)
                 .and_then(|()| out.flush())
-                .map_err(|e| {
-                    Failure::new(
-                        exit::COULD_NOT_WRITE_OUTPUT_FILE,
-                        format!("Could not write to stdout: {e}"),
-                    )
-                })?;
+                .map_err(|e| Failure::new(exit::GENERIC, format!("write /dev/stdout: {e}")))
         }
     }
-    Ok(())
 }
 
 /// sops' encrypt flags as the library takes them.
@@ -315,6 +327,7 @@ fn encrypt_flags(args: &EncryptArgs) -> Result<config::EncryptFlags, Failure> {
 
 fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
     let io = &args.io;
+    check_io(io)?;
     let path = input_path(&io.file);
     if path.is_none() && io.filename_override.is_none() && io.input_type.is_none() {
         return Err(Failure::new(
@@ -334,7 +347,8 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
         (None, None) => PathBuf::new(),
     };
     let flags = encrypt_flags(&args)?;
-    let mut opts = config::encrypt_options(cfg.as_ref(), &match_path, &flags)?;
+    let mut opts = config::encrypt_options(cfg.as_ref(), &match_path, &flags)
+        .map_err(dump_error("Could not marshal tree"))?;
     opts.store = with_indent(opts.store, io.indent)?;
 
     let tree = psd_sops::store_for(in_fmt, opts.store).load_plain_owned(plain)?;
@@ -350,6 +364,7 @@ fn run_encrypt(args: EncryptArgs) -> Result<(), Failure> {
 
 fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
     let io = &args.io;
+    check_io(io)?;
     let path = input_path(&io.file);
     let name = name_for(io);
     let (in_fmt, out_fmt) = formats(io, name.as_deref());
@@ -367,12 +382,15 @@ fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
         output_format: Some(out_fmt),
         store: with_indent(
             cfg.as_ref()
-                .map_or(Ok(StoreOptions::default()), SopsConfig::store_options)?,
+                .map_or(Ok(StoreOptions::default()), SopsConfig::store_options)
+                .map_err(dump_error("Error dumping file"))?,
             io.indent,
         )?,
     };
     let (identities, _problems) = Identities::from_env();
-    let (tree, meta) = psd_sops::store_for(in_fmt, opts.store).load_encrypted(&encrypted)?;
+    let (tree, meta) = psd_sops::store_for(in_fmt, opts.store)
+        .load_encrypted(&encrypted)
+        .map_err(encrypted_load_error)?;
     drop(encrypted);
     let dec = api::decrypt_loaded(tree, &meta, in_fmt, &identities, &opts)?;
     for w in &dec.warnings {
@@ -381,20 +399,58 @@ fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
     write_output(io, &dec.plain)
 }
 
+/// An encrypted file that does not parse: sops says `Error unmarshalling input <format>: …`
+/// and exits 1 (it has no exit code for it), unlike a plain file that does not parse (2).
+fn encrypted_load_error(e: Error) -> Failure {
+    match e {
+        Error::Parse {
+            format,
+            message,
+            line,
+            column,
+        } => {
+            let at = match (line, column) {
+                (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+                (Some(l), None) => format!(" (line {l})"),
+                _ => String::new(),
+            };
+            Failure::new(
+                exit::GENERIC,
+                format!("Error unmarshalling input {format}: {message}{at}"),
+            )
+        }
+        e => e.into(),
+    }
+}
+
 fn run_filestatus(args: FilestatusArgs) -> Result<(), Failure> {
+    // sops needs a file name here; `-` is psd's name for stdin.
+    if args.file.is_none() {
+        return Err(Failure::new(
+            exit::NO_FILE_SPECIFIED,
+            "Error: no file specified",
+        ));
+    }
     let path = input_path(&args.file);
     let format = args
         .input_type
         .as_deref()
         .and_then(Format::from_name)
         .unwrap_or_else(|| path.map(Format::from_path).unwrap_or(Format::Binary));
-    let bytes = read_input(path)?;
-    let encrypted = api::file_status(&bytes, format).map_err(|e| {
+    // sops ends every failure here with a fatal log line: exit 1, whatever went wrong.
+    let fail = |message: String| {
         Failure::new(
-            e.exit_code(),
-            format!("cannot check file status: cannot load encrypted file: {e}"),
+            exit::GENERIC,
+            format!("cannot check file status: cannot load encrypted file: {message}"),
         )
-    })?;
+    };
+    let bytes = match path {
+        Some(p) => std::fs::read(p)
+            .map_err(|e| fail(format!("Error reading file: open {}: {e}", p.display())))?,
+        None => read_input(None).map_err(|f| fail(f.message))?,
+    };
+    let encrypted =
+        api::file_status(&bytes, format).map_err(|e| fail(encrypted_load_error(e).message))?;
     println!("{{\"encrypted\":{encrypted}}}");
     Ok(())
 }

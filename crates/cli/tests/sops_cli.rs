@@ -509,3 +509,195 @@ fn sops_yaml_creation_rules() {
     assert!(enc.contains("name: ENC["), "{enc}");
     assert!(enc.contains("password: hunter2"), "{enc}");
 }
+
+/// The first line of a process's stderr.
+fn first_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Issue 9: a creation rule without keys, with `key_groups: []` or with an empty group.
+/// sops says `Could not generate data key: [empty key group provided]` and exits 1; psd
+/// must print the same first line and exit code.
+#[test]
+fn empty_key_groups_fail_like_sops() {
+    let Some(env) = setup() else { return };
+    let group = format!("      - age: [{}]\n", env.recipient);
+    let configs = [
+        "creation_rules:\n  - path_regex: \\.yaml$\n".to_owned(),
+        "creation_rules:\n  - key_groups: []\n".to_owned(),
+        "creation_rules:\n  - key_groups: [{}]\n".to_owned(),
+        format!("creation_rules:\n  - key_groups:\n{group}      - {{}}\n"),
+    ];
+    for (i, config) in configs.iter().enumerate() {
+        let dir = env.path(&format!("g{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".sops.yaml"), config).unwrap();
+        std::fs::write(dir.join("s.yaml"), b"secret: hunter2\n").unwrap();
+        let run = |tool: &Path| {
+            env.cmd(tool, &env.key_file)
+                .current_dir(&dir)
+                .args(["encrypt", "s.yaml"])
+                .output()
+                .unwrap()
+        };
+        let (sops, psd) = (run(&env.sops), run(Path::new(PSD)));
+        assert_eq!(sops.status.code(), Some(1), "sops, config {config:?}");
+        assert_eq!(
+            first_line(&sops),
+            "Could not generate data key: [empty key group provided]",
+            "sops changed its message; config {config:?}"
+        );
+        assert_eq!(
+            (psd.status.code(), first_line(&psd)),
+            (sops.status.code(), first_line(&sops)),
+            "config {config:?}"
+        );
+        assert!(psd.stdout.is_empty());
+        assert!(!String::from_utf8_lossy(&psd.stderr).contains("hunter2"));
+    }
+}
+
+/// A symbolic link `name` → `target` (relative) beside it.
+fn link(env: &Env, name: &str, target: &str) -> PathBuf {
+    let p = env.path(name);
+    std::os::unix::fs::symlink(target, &p).unwrap();
+    p
+}
+
+fn mode_of(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[track_caller]
+fn assert_link_intact(l: &Path, target: &str) {
+    let m = std::fs::symlink_metadata(l).unwrap();
+    assert!(m.file_type().is_symlink(), "{} was replaced", l.display());
+    assert_eq!(std::fs::read_link(l).unwrap(), Path::new(target));
+}
+
+/// Issue 9: `encrypt -i LINK`, `decrypt -i LINK` and `decrypt --output LINK` write through
+/// the link to its target and keep the target's mode, as sops does (sops run on a twin).
+#[test]
+fn writes_go_through_symlinks_like_sops() {
+    let Some(env) = setup() else { return };
+    let plain = b"secret: hunter2\n";
+    for tool in ["sops", "psd"] {
+        let bin = if tool == "sops" {
+            env.sops.clone()
+        } else {
+            PathBuf::from(PSD)
+        };
+        let run = |args: &[&str]| ok(&env.cmd(&bin, &env.key_file).args(args).output().unwrap());
+
+        // encrypt -i through a link: the target gets the ciphertext, mode 0640 kept.
+        let t = env.write(&format!("{tool}-t.yaml"), plain);
+        std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let l = link(&env, &format!("{tool}-l.yaml"), &format!("{tool}-t.yaml"));
+        run(&[
+            "encrypt",
+            "-i",
+            "--age",
+            &env.recipient,
+            l.to_str().unwrap(),
+        ]);
+        assert_link_intact(&l, &format!("{tool}-t.yaml"));
+        assert_eq!(mode_of(&t), 0o640, "{tool} encrypt -i");
+        assert!(
+            !String::from_utf8_lossy(&std::fs::read(&t).unwrap()).contains("hunter2"),
+            "{tool} encrypt -i left the target in plaintext"
+        );
+        assert_eq!(ok(&env.sops(&["decrypt", t.to_str().unwrap()])), plain);
+
+        // decrypt -i through a link.
+        run(&["decrypt", "-i", l.to_str().unwrap()]);
+        assert_link_intact(&l, &format!("{tool}-t.yaml"));
+        assert_eq!(std::fs::read(&t).unwrap(), plain, "{tool} decrypt -i");
+        assert_eq!(mode_of(&t), 0o640, "{tool} decrypt -i");
+
+        // decrypt --output to a link to an existing 0600 file, and to a dangling link.
+        let enc = env.write(
+            &format!("{tool}-e.yaml"),
+            &ok(&env.sops(&["encrypt", "--age", &env.recipient, t.to_str().unwrap()])),
+        );
+        let out = env.write(&format!("{tool}-out.yaml"), b"old\n");
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ol = link(
+            &env,
+            &format!("{tool}-ol.yaml"),
+            &format!("{tool}-out.yaml"),
+        );
+        run(&[
+            "decrypt",
+            "--output",
+            ol.to_str().unwrap(),
+            enc.to_str().unwrap(),
+        ]);
+        assert_link_intact(&ol, &format!("{tool}-out.yaml"));
+        assert_eq!(std::fs::read(&out).unwrap(), plain, "{tool} --output");
+        assert_eq!(mode_of(&out), 0o600, "{tool} --output");
+
+        let dl = link(
+            &env,
+            &format!("{tool}-dl.yaml"),
+            &format!("{tool}-new.yaml"),
+        );
+        run(&[
+            "decrypt",
+            "--output",
+            dl.to_str().unwrap(),
+            enc.to_str().unwrap(),
+        ]);
+        assert_link_intact(&dl, &format!("{tool}-new.yaml"));
+        assert_eq!(
+            std::fs::read(env.path(&format!("{tool}-new.yaml"))).unwrap(),
+            plain,
+            "{tool} --output to a dangling link"
+        );
+    }
+    // Both tools gave the new file the same mode (0666 minus the umask).
+    assert_eq!(
+        mode_of(&env.path("psd-new.yaml")),
+        mode_of(&env.path("sops-new.yaml"))
+    );
+}
+
+/// Issue 9: `--output` to a FIFO writes into it (as sops does) instead of replacing it.
+#[test]
+fn output_to_a_fifo_is_written_not_replaced() {
+    let Some(env) = setup() else { return };
+    let plain = env.write("s.yaml", b"secret: hunter2\n");
+    let enc = env.write(
+        "s.enc.yaml",
+        &ok(&env.sops(&["encrypt", "--age", &env.recipient, plain.to_str().unwrap()])),
+    );
+    let fifo = env.path("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    ok(&env.psd(&[
+        "decrypt",
+        "--output",
+        fifo.to_str().unwrap(),
+        enc.to_str().unwrap(),
+    ]));
+    assert_eq!(reader.join().unwrap(), b"secret: hunter2\n");
+    use std::os::unix::fs::FileTypeExt as _;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}

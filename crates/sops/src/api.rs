@@ -196,9 +196,7 @@ fn encrypt_in_place(
     if opts.key_groups.is_empty() {
         return Err(Error::NoKeyGroups);
     }
-    if opts.key_groups.iter().any(Vec::is_empty) {
-        return Err(Error::EmptyKeyGroup);
-    }
+    // sops' order: the Shamir split (several groups) is checked before empty groups.
     let groups = opts.key_groups.len();
     let threshold = if groups > 1 {
         let t = opts.shamir_threshold.filter(|t| *t != 0).unwrap_or(groups);
@@ -212,6 +210,9 @@ fn encrypt_in_place(
     } else {
         0
     };
+    if opts.key_groups.iter().any(Vec::is_empty) {
+        return Err(Error::EmptyKeyGroup);
+    }
 
     let mut warnings = Vec::new();
     let (rule, mac_only) = if format == Format::Binary {
@@ -1086,12 +1087,37 @@ mod tests {
             Err(Error::NoKeyGroups)
         ));
         let bad = EncryptOptions {
-            key_groups: vec![vec![rcp], vec![]],
+            key_groups: vec![vec![rcp.clone()], vec![]],
             ..EncryptOptions::default()
         };
-        assert!(matches!(
-            encrypt_tree_parts(ok.clone(), Format::Yaml, &bad),
-            Err(Error::EmptyKeyGroup)
+        let e = encrypt_tree_parts(ok.clone(), Format::Yaml, &bad).unwrap_err();
+        assert!(matches!(e, Error::EmptyKeyGroup), "{e}");
+        // Issue 9: sops' first line and exit code (it returns these as plain errors: 1).
+        assert_eq!(
+            (e.exit_code(), e.to_string().lines().next().unwrap()),
+            (1, "Could not generate data key: [empty key group provided]")
+        );
+        // As in sops, the Shamir split is checked before the groups' contents.
+        let bad = EncryptOptions {
+            shamir_threshold: Some(3),
+            ..bad
+        };
+        let e = encrypt_tree_parts(ok.clone(), Format::Yaml, &bad).unwrap_err();
+        assert_eq!(
+            (e.exit_code(), e.to_string().lines().next().unwrap()),
+            (
+                1,
+                "Could not generate data key: [could not split data key into parts for Shamir: parts cannot be less than threshold]"
+            )
+        );
+        let one = EncryptOptions {
+            key_groups: vec![vec![rcp.clone()], vec![rcp]],
+            shamir_threshold: Some(1),
+            ..EncryptOptions::default()
+        };
+        let e = encrypt_tree_parts(ok, Format::Yaml, &one).unwrap_err();
+        assert!(e.to_string().starts_with(
+            "Could not generate data key: [could not split data key into parts for Shamir: threshold must be at least 2]\n"
         ));
     }
 

@@ -325,12 +325,10 @@ impl SopsConfig {
     }
 
     /// The output options from `stores:`, applying sops' defaults (YAML 4 when 0 or absent,
-    /// JSON tab when absent or -1) and its refusals (negative YAML, JSON below -1).
+    /// JSON tab when absent or -1) and its refusals (negative YAML, JSON below -1:
+    /// [`Error::InvalidIndent`], which sops reports when it writes the output, exit 4).
     pub fn store_options(&self) -> Result<StoreOptions, Error> {
-        let err = |message: &str| Error::ConfigRead {
-            path: self.path.clone(),
-            message: message.to_owned(),
-        };
+        let err = |message: &'static str| Error::InvalidIndent { message };
         let yaml_indent = match self.stores.yaml_indent {
             None | Some(0) => 4,
             Some(n) if n > 0 => {

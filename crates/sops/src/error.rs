@@ -30,6 +30,8 @@ pub mod exit {
     pub const MAC_MISMATCH: i32 = 51;
     /// No creation rule / config file.
     pub const CONFIG_FILE_NOT_FOUND: i32 = 61;
+    /// No file was named (or a named file does not exist).
+    pub const NO_FILE_SPECIFIED: i32 = 100;
     /// Invalid `--extract` path.
     pub const INVALID_TREE_PATH_FORMAT: i32 = 91;
     /// The file has no document at all.
@@ -60,7 +62,7 @@ pub enum Error {
     },
     /// The file has no document (`File cannot be completely empty`).
     #[error(
-        "File cannot be completely empty, it must contain at least one document: add some content before encrypting"
+        "File cannot be completely empty, it must contain at least one document\nadd some content before encrypting"
     )]
     EmptyFile,
     /// The plain file already carries sops metadata.
@@ -69,7 +71,7 @@ pub enum Error {
     )]
     AlreadyEncrypted,
     /// The encrypted file has no metadata.
-    #[error("sops metadata not found: this file is not encrypted with sops")]
+    #[error("sops metadata not found\nthis file is not encrypted with sops")]
     MetadataNotFound,
     /// A tree cannot be written in the output format (a nested value in dotenv, a section that
     /// is not a mapping in INI, a reserved `sops` key, NaN in JSON, ...).
@@ -82,7 +84,7 @@ pub enum Error {
     },
     /// The binary store was asked to write a tree without a string `data` value.
     #[error(
-        "error emitting binary store: {reason}: decrypt this file with its own format (--output-type)"
+        "Error dumping file: error emitting binary store: {reason}\ndecrypt this file with its own format (--output-type)"
     )]
     NoBinaryData {
         /// `no binary data found in tree` or `'data' key in tree does not have a string value`.
@@ -96,8 +98,15 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// `stores:` of `.sops.yaml` asks for an indentation sops refuses (negative YAML, JSON
+    /// below -1); sops reports it when writing the output, with exit code 4.
+    #[error("{message}")]
+    InvalidIndent {
+        /// sops' sentence, e.g. `YAML Negative indentation not accepted`.
+        message: &'static str,
+    },
     /// No creation rule of `.sops.yaml` matches the file.
-    #[error("error loading config: no matching creation rules found (config {}, file {}): add a rule whose path_regex matches, or a rule without path_regex", config.display(), file.display())]
+    #[error("error loading config: no matching creation rules found\nno rule of {} matches {}: add a rule whose path_regex matches, or a rule without path_regex", config.display(), file.display())]
     NoMatchingCreationRule {
         /// The config file.
         config: std::path::PathBuf,
@@ -105,7 +114,7 @@ pub enum Error {
         file: std::path::PathBuf,
     },
     /// A creation rule sets more than one of the six selection rules.
-    #[error("error loading config: cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex for the same rule (config {})", config.display())]
+    #[error("error loading config: cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex for the same rule\nin {}", config.display())]
     ConflictingRuleSelection {
         /// The config file.
         config: std::path::PathBuf,
@@ -122,7 +131,7 @@ pub enum Error {
     },
     /// Encrypting with no recipients: no `--age` and no `.sops.yaml` creation rule.
     #[error(
-        "config file not found, or has no creation rules, and no keys provided through command line options: pass --age age1... (or set SOPS_AGE_RECIPIENTS), or add a creation rule with age recipients to .sops.yaml"
+        "config file not found, or has no creation rules, and no keys provided through command line options\npass --age age1... (or set SOPS_AGE_RECIPIENTS), or add a creation rule with age recipients to .sops.yaml"
     )]
     NoKeysProvided,
     /// The matching creation rule names only non-age keys (PGP, KMS, Vault, ...).
@@ -175,7 +184,7 @@ pub enum Error {
     NoKeysFound,
     /// The metadata has no (or an empty) `version`; the sops CLI refuses such files.
     #[error(
-        "Version string empty: the file's sops metadata has no `version` field (sops refuses such files; add e.g. `version: 3.8.1` to the metadata)"
+        "Version string empty\nthe file's sops metadata has no `version` field (sops refuses such files; add e.g. `version: 3.8.1` to the metadata)"
     )]
     VersionEmpty,
     /// More than one of the six selection rules was given.
@@ -195,7 +204,7 @@ pub enum Error {
     /// A value could not be decrypted (tampered, moved, renamed key, malformed `ENC[...]`,
     /// unknown type).
     #[error(
-        "Error decrypting tree: Error walking tree: Could not decrypt value: {source} (key path `{path}`: the value or its key was changed, moved or renamed after encryption, or it was not encrypted by sops)"
+        "Error decrypting tree: Error walking tree: Could not decrypt value: {source}\nkey path `{path}`: the value or its key was changed, moved or renamed after encryption, or it was not encrypted by sops"
     )]
     DecryptValue {
         /// The key path joined with `:` (the AAD without the trailing colon).
@@ -214,7 +223,7 @@ pub enum Error {
     },
     /// The stored MAC differs from the one computed over the decrypted values.
     #[error(
-        "MAC mismatch. File has {stored}, computed {computed}: the file was modified after encryption (use --ignore-mac only if you trust the change)"
+        "MAC mismatch. File has {stored}, computed {computed}\nthe file was modified after encryption (use --ignore-mac only if you trust the change)"
     )]
     MacMismatch {
         /// The decrypted stored digest.
@@ -224,7 +233,7 @@ pub enum Error {
     },
     /// The file has no MAC, or an empty one.
     #[error(
-        "MAC mismatch. File has no MAC, computed {computed}: the metadata's `mac` is missing or empty (use --ignore-mac only if you trust the file)"
+        "MAC mismatch. File has no MAC, computed {computed}\nthe metadata's `mac` is missing or empty (use --ignore-mac only if you trust the file)"
     )]
     MacMissing {
         /// The digest computed over the file.
@@ -232,7 +241,7 @@ pub enum Error {
     },
     /// The stored MAC does not decrypt (typically `lastmodified` was edited).
     #[error(
-        "Cannot decrypt MAC: {source}: the `mac` or `lastmodified` metadata was changed after encryption"
+        "Cannot decrypt MAC: {source}\nthe `mac` or `lastmodified` metadata was changed after encryption"
     )]
     MacUndecryptable {
         /// Why the MAC did not decrypt.
@@ -278,15 +287,22 @@ pub enum Error {
     /// An identity (private key) source cannot be used.
     #[error("{0}")]
     Identity(crate::keysource::SourceError),
-    /// No key group was given for encryption.
-    #[error("no key groups provided: give at least one age recipient (--age or .sops.yaml)")]
-    NoKeyGroups,
-    /// A key group has no keys.
-    #[error("empty key group provided: every key group needs at least one recipient")]
-    EmptyKeyGroup,
-    /// The Shamir threshold cannot be used with the number of key groups.
+    /// No key group was given for encryption (sops' wording and exit code 1).
     #[error(
-        "invalid Shamir threshold {threshold} for {groups} key groups: it must be between 2 and the number of groups"
+        "Could not generate data key: [no key groups provided]\ngive at least one age recipient (--age or .sops.yaml)"
+    )]
+    NoKeyGroups,
+    /// A key group has no keys (sops' wording and exit code 1: a creation rule without keys,
+    /// `key_groups: []` or an empty group).
+    #[error(
+        "Could not generate data key: [empty key group provided]\nevery key group needs at least one recipient: add an age recipient to the creation rule, or pass --age"
+    )]
+    EmptyKeyGroup,
+    /// The Shamir threshold cannot be used with the number of key groups (sops' wording and
+    /// exit code 1).
+    #[error(
+        "Could not generate data key: [could not split data key into parts for Shamir: {}]\nthe Shamir threshold ({threshold}) must be between 2 and the number of key groups ({groups})",
+        shamir_reason(*threshold, *groups)
     )]
     InvalidShamirThreshold {
         /// The requested threshold.
@@ -296,7 +312,7 @@ pub enum Error {
     },
     /// An `--extract` path is not of the form `["key"][0]...`.
     #[error(
-        "Invalid tree path format: {reason}: use e.g. '[\"data\"][\"password\"]' or '[\"list\"][0]'"
+        "error parsing --extract path: {reason}\nuse e.g. '[\"data\"][\"password\"]' or '[\"list\"][0]'"
     )]
     InvalidTreePath {
         /// What is wrong.
@@ -333,6 +349,17 @@ fn conflict_message(context: crate::rules::RuleContext) -> String {
     }
 }
 
+/// The reason sops' Shamir split gives for a threshold it refuses.
+fn shamir_reason(threshold: usize, groups: usize) -> &'static str {
+    if groups < threshold {
+        "parts cannot be less than threshold"
+    } else if groups > 255 {
+        "parts cannot exceed 255"
+    } else {
+        "threshold must be at least 2"
+    }
+}
+
 fn location(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
@@ -352,7 +379,9 @@ impl Error {
             Error::NonStringKey { .. } | Error::UnsupportedValue { .. } => {
                 exit::ERROR_ENCRYPTING_TREE
             }
-            Error::Emit { .. } | Error::NoBinaryData { .. } => exit::ERROR_DUMPING_TREE,
+            Error::Emit { .. } | Error::NoBinaryData { .. } | Error::InvalidIndent { .. } => {
+                exit::ERROR_DUMPING_TREE
+            }
             Error::ConfigRead { .. }
             | Error::NoMatchingCreationRule { .. }
             | Error::ConflictingRuleSelection { .. }
@@ -371,9 +400,8 @@ impl Error {
                 crate::rules::RuleContext::ConfigRule => exit::GENERIC,
                 _ => exit::CONFLICTING_PARAMETERS,
             },
-            Error::InvalidRegex { .. } | Error::InvalidShamirThreshold { .. } => {
-                exit::CONFLICTING_PARAMETERS
-            }
+            Error::InvalidRegex { .. } => exit::CONFLICTING_PARAMETERS,
+            Error::InvalidShamirThreshold { .. } => exit::GENERIC,
             Error::DecryptValue { .. } => exit::ERROR_DECRYPTING_TREE,
             Error::EncryptTree { .. } | Error::WrapDataKey { .. } => exit::ERROR_ENCRYPTING_TREE,
             Error::MacMismatch { .. }
@@ -382,7 +410,8 @@ impl Error {
             Error::DataKey { .. }
             | Error::PostQuantumUnsupported { .. }
             | Error::InvalidDataKey { .. } => exit::COULD_NOT_RETRIEVE_KEY,
-            Error::NoKeyGroups | Error::EmptyKeyGroup => exit::NO_ENCRYPTION_KEY_FOUND,
+            // sops returns these from GenerateDataKey as plain errors: exit 1, not 111.
+            Error::NoKeyGroups | Error::EmptyKeyGroup => exit::GENERIC,
             Error::InvalidTreePath { .. } => exit::INVALID_TREE_PATH_FORMAT,
             Error::ExtractUnsupported { .. } => exit::ERROR_DUMPING_TREE,
         }

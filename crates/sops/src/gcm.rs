@@ -7,8 +7,9 @@
 //! is processed, and a large ciphertext never needs a second buffer. The property test below
 //! checks it against `aes-gcm` itself for every length and split.
 
-use aes_gcm::aes::Aes256;
-use aes_gcm::aes::cipher::{BlockEncrypt, InnerIvInit, KeyInit, StreamCipher};
+// The `aes` crate directly, built with `zeroize`: the key schedule is wiped on drop.
+use aes::Aes256;
+use aes::cipher::{BlockEncrypt, InnerIvInit, KeyInit, StreamCipher};
 use ghash::GHash;
 use ghash::universal_hash::UniversalHash;
 use subtle::ConstantTimeEq;
@@ -120,6 +121,20 @@ mod tests {
     use aes_gcm::aead::consts::U32;
     use aes_gcm::aead::generic_array::GenericArray;
     use proptest::prelude::*;
+
+    /// Issue 9: the expanded data key (AES-256 key schedule) is wiped when a `Gcm` is dropped.
+    /// This only compiles when `aes` is built with its `zeroize` feature; and the type is the
+    /// one aes-gcm uses, so both paths (`cipher.rs`, this module) wipe it.
+    #[test]
+    fn key_schedule_is_wiped_on_drop() {
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_on_drop::<Aes256>();
+        fn same<T>(_: std::marker::PhantomData<T>, _: std::marker::PhantomData<T>) {}
+        same(
+            std::marker::PhantomData::<Aes256>,
+            std::marker::PhantomData::<aes_gcm::aes::Aes256>,
+        );
+    }
 
     /// Splits `len` into pieces of whole blocks (sizes from `cuts`), the last one any size.
     fn pieces(len: usize, cuts: &[usize]) -> Vec<std::ops::Range<usize>> {

@@ -87,10 +87,13 @@ fn errors_like_sops() {
             .store_options()
             .is_err()
     );
-    assert!(
-        cfg("stores:\n  yaml:\n    indent: -1\n")
-            .store_options()
-            .is_err()
+    let e = cfg("stores:\n  yaml:\n    indent: -1\n")
+        .store_options()
+        .unwrap_err();
+    // sops refuses it when writing the output: "... YAML Negative indentation not accepted", 4.
+    assert_eq!(
+        (e.to_string().as_str(), e.exit_code()),
+        ("YAML Negative indentation not accepted", 4)
     );
     assert!(cfg("").creation_rules().is_empty());
 

@@ -1,0 +1,235 @@
+//! Writing a result file the way `sops` does (`os.Create` on the named path), but atomically.
+//!
+//! sops opens the path it is given with `O_CREAT|O_TRUNC`, so a symbolic link is written
+//! through to its target, an existing file keeps its mode and owner, a new file gets
+//! `0666 & !umask`, and a FIFO or device (`--output /dev/stdout`) is simply written to. psd
+//! keeps all of that and still never leaves a half-written regular file:
+//!
+//! * the path is resolved first: links are followed to the file that is really written (a
+//!   dangling link to the file it names, which is then created), so the link survives;
+//! * a regular file is replaced by a temporary file in the *target's* directory, created
+//!   with `0600` (or the target's stricter mode) before any byte is written, given the final
+//!   mode only when complete, and renamed over the target;
+//! * anything else that exists (FIFO, character device) is opened and written in place.
+
+use std::io::{self, Write as _};
+use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use atomic_write_file::AtomicWriteFile;
+
+/// How many symbolic links are followed before giving up (Linux's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+/// What a write to a path lands on.
+#[derive(Debug, PartialEq, Eq)]
+enum Dest {
+    /// A regular file (`mode`: the existing file's permission bits; `None`: it is created).
+    File { path: PathBuf, mode: Option<u32> },
+    /// An existing FIFO, device or socket: written in place, as sops does.
+    Special(PathBuf),
+}
+
+/// Writes `data` to `path` as sops would, atomically for regular files (module docs).
+pub fn write_file(path: &Path, data: &[u8]) -> io::Result<()> {
+    match resolve(path)? {
+        Dest::Special(p) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(p)?;
+            f.write_all(data)?;
+            f.flush()
+        }
+        Dest::File { path, mode } => {
+            let final_mode = mode.unwrap_or_else(|| 0o666 & !umask());
+            let mut f = open_temporary(&path, mode)?;
+            f.write_all(data)?;
+            // Only now, with every byte in place, may the file be as open as the target.
+            f.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(final_mode))?;
+            f.commit()
+        }
+    }
+}
+
+/// The file a write to `path` really lands on (module docs).
+fn resolve(path: &Path) -> io::Result<Dest> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(Dest::File {
+            path: std::fs::canonicalize(path)?,
+            mode: Some(m.permissions().mode() & 0o7777),
+        }),
+        Ok(m) if m.is_dir() => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        )),
+        Ok(m) if m.file_type().is_fifo() || m.file_type().is_char_device() => {
+            Ok(Dest::Special(path.to_path_buf()))
+        }
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file, FIFO or character device",
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Dest::File {
+            path: follow_dangling(path)?,
+            mode: None,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The path a dangling chain of links ends at (or `path` itself when it is no link).
+fn follow_dangling(path: &Path) -> io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// The temporary file for `path`, beside it: mode `0600`, or the target's mode if that is
+/// stricter (the umask may narrow it further), from the moment it exists. The owner of an
+/// existing target is copied where the system allows it (as root), as sops keeps it.
+fn open_temporary(path: &Path, existing_mode: Option<u32>) -> io::Result<AtomicWriteFile> {
+    let mut options = AtomicWriteFile::options();
+    {
+        use atomic_write_file::unix::OpenOptionsExt as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // The crate would copy the target's mode right after creating the file: the final
+        // mode is set by `write_file` once the content is complete instead.
+        options
+            .preserve_mode(false)
+            .mode(existing_mode.map_or(0o600, |m| m & 0o600));
+    }
+    options.open(path)
+}
+
+/// The process umask (`Umask:` of `/proc/self/status`, Linux ≥ 4.7); `0o077` when it cannot
+/// be read, so a new file is then private rather than too open.
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o077)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt as _, symlink};
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().mode() & 0o7777
+    }
+
+    fn set_mode(p: &Path, m: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+
+    #[test]
+    fn links_are_resolved_to_their_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        std::fs::create_dir(&real_dir).unwrap();
+        let target = real_dir.join("t.yaml");
+        std::fs::write(&target, b"old").unwrap();
+        set_mode(&target, 0o640);
+        // A relative link to a relative link.
+        symlink("real/t.yaml", dir.path().join("l1")).unwrap();
+        symlink("l1", dir.path().join("l2")).unwrap();
+        let want = Dest::File {
+            path: std::fs::canonicalize(&target).unwrap(),
+            mode: Some(0o640),
+        };
+        assert_eq!(resolve(&dir.path().join("l2")).unwrap(), want);
+        assert_eq!(resolve(&target).unwrap(), want);
+
+        // Dangling: the file the chain names.
+        symlink("real/new.yaml", dir.path().join("d1")).unwrap();
+        symlink("d1", dir.path().join("d2")).unwrap();
+        assert_eq!(
+            resolve(&dir.path().join("d2")).unwrap(),
+            Dest::File {
+                path: dir.path().join("real/new.yaml"),
+                mode: None
+            }
+        );
+        // A loop is an error, not a hang.
+        symlink("loop2", dir.path().join("loop1")).unwrap();
+        symlink("loop1", dir.path().join("loop2")).unwrap();
+        assert!(resolve(&dir.path().join("loop1")).is_err());
+        assert!(resolve(dir.path()).is_err());
+    }
+
+    #[test]
+    fn temporary_file_is_private_from_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("e");
+        for (target_mode, want) in [
+            (Some(0o644), 0o600),
+            (Some(0o666), 0o600),
+            (Some(0o640), 0o600),
+            (Some(0o400), 0o400),
+            (Some(0o000), 0o000),
+            (None, 0o600),
+        ] {
+            let f = open_temporary(&existing, target_mode).unwrap();
+            // Masked by the umask, never wider.
+            let got = f.as_file().metadata().unwrap().mode() & 0o777;
+            assert_eq!(got & !want, 0, "target {target_mode:?}: temp file {got:o}");
+            assert_eq!(got, want & !umask(), "target {target_mode:?}");
+            f.discard().unwrap();
+        }
+        assert!(!existing.exists());
+    }
+
+    #[test]
+    fn write_keeps_mode_and_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t");
+        std::fs::write(&target, b"old").unwrap();
+        set_mode(&target, 0o640);
+        let link = dir.path().join("l");
+        symlink("t", &link).unwrap();
+        write_file(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(mode(&target), 0o640);
+
+        // A new file: 0666 minus the umask, like os.Create.
+        let fresh = dir.path().join("fresh");
+        write_file(&fresh, b"x").unwrap();
+        assert_eq!(mode(&fresh), 0o666 & !umask());
+
+        // Nothing else is left in the directory.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["fresh", "l", "t"]);
+    }
+
+    #[test]
+    fn umask_matches_the_kernel() {
+        // Independent judge: a file created with 0777 gets exactly 0777 & !umask.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("probe");
+        std::fs::DirBuilder::new().create(&p).unwrap();
+        assert_eq!(mode(&p) & 0o777, 0o777 & !umask());
+    }
+}
