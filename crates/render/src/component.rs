@@ -2,8 +2,8 @@
 //! its documents, its Secrets, its chart source — and its place in the Flux order.
 //!
 //! Each module under [`crate::components`] returns one [`Component`]; [`crate::layout`] turns
-//! the list into files, one Flux `Kustomization` per component, and [`crate::secrets`] decides
-//! every Secret's values from the [`SecretSlot`]s. Adding or replacing a piece of the stack
+//! the list into files, one Flux `Kustomization` per component, and the render decides every
+//! Secret's values from the [`SecretSlot`]s by one rule (reuse, take over, generate, copy). Adding or replacing a piece of the stack
 //! touches one module.
 
 use std::collections::BTreeMap;
