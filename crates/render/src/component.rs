@@ -93,6 +93,9 @@ pub struct SecretSlot {
     /// Paths, relative to the tree root, of files of an earlier stack whose values this Secret
     /// takes over when its own file does not exist yet (same keys).
     pub legacy_paths: Vec<String>,
+    /// The user supplies this Secret's value for a render (the Cloudflare token): when given,
+    /// the Secret is rebuilt even if no private key opens the existing file.
+    pub user_supplied: bool,
     /// Makes the Secret.
     pub build: BuildSecret,
 }
@@ -107,6 +110,7 @@ impl SecretSlot {
             id: id.into(),
             after: Vec::new(),
             legacy_paths: Vec::new(),
+            user_supplied: false,
             build: Arc::new(build),
         }
     }
@@ -116,6 +120,13 @@ impl SecretSlot {
     #[must_use]
     pub fn taking_over(mut self, path: impl Into<String>) -> Self {
         self.legacy_paths.push(path.into());
+        self
+    }
+
+    /// The user supplies the value (see [`SecretSlot::user_supplied`]).
+    #[must_use]
+    pub fn supplied_by_user(mut self) -> Self {
+        self.user_supplied = true;
         self
     }
 
@@ -133,6 +144,7 @@ impl fmt::Debug for SecretSlot {
             .field("id", &self.id)
             .field("after", &self.after)
             .field("legacy_paths", &self.legacy_paths)
+            .field("user_supplied", &self.user_supplied)
             .finish_non_exhaustive()
     }
 }

@@ -16,7 +16,6 @@ use psd_sops::tree::Tree;
 
 use crate::codec::{self, DecryptError};
 use crate::component::{Built, Component, SecretInputs, SecretSlot};
-use crate::components::cert_manager;
 use crate::error::RenderError;
 use crate::layout::{SecretContent, path_of};
 
@@ -220,8 +219,7 @@ pub(crate) fn resolve(
         }
         let own_exists = own.is_some();
         let own_unreadable = own_exists && own.as_ref().is_some_and(|e| e.decrypted.is_none());
-        let user_supplies_it =
-            slot.id == cert_manager::CLOUDFLARE_SLOT && cloudflare_token.is_some();
+        let user_supplies_it = slot.user_supplied && cloudflare_token.is_some();
         let sources_decided = slot.after.iter().all(|a| decided.contains_key(a));
 
         let content = if own_unreadable && !user_supplies_it {

@@ -55,7 +55,7 @@ pub fn component(cfg: &ClusterConfig) -> Component {
         ))
         .chain([File::Secret {
             name: "cloudflare-secret.enc.yaml".into(),
-            slot: SecretSlot::new(CLOUDFLARE_SLOT, cloudflare_secret),
+            slot: SecretSlot::new(CLOUDFLARE_SLOT, cloudflare_secret).supplied_by_user(),
         }])
         .collect(),
     }
