@@ -27,17 +27,19 @@ mod codec;
 pub mod component;
 pub mod components;
 mod error;
+mod file_list;
+mod keys;
 pub mod layout;
 pub mod manifests;
 mod output;
 mod secrets;
+mod write;
 pub mod yaml;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::RenderError;
-pub use output::{
-    Change, ChangeKind, FILE_LIST, Mode, RenderOptions, Report, load_config, render, sops_yaml,
-};
+pub use file_list::FILE_LIST;
+pub use output::{Change, ChangeKind, Mode, RenderOptions, Report, load_config, render, sops_yaml};
 pub use secrets::SecretValues;

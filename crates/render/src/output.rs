@@ -7,16 +7,14 @@ use std::path::{Path, PathBuf};
 
 use psd_model::cluster::ClusterConfig;
 use psd_model::secrecy::SecretString;
-use psd_sops::keysource::Identities;
 
 use crate::codec;
 use crate::error::RenderError;
+use crate::file_list::{FILE_LIST, read_file_list};
+use crate::keys;
 use crate::layout::{self, FileContent, FluxSystem};
+use crate::write::{remove_file_and_empty_parents, write_atomic};
 use crate::{components, secrets};
-
-/// The list of files psd wrote, inside the rendered tree. Only files on this list are ever
-/// removed when they are no longer configured.
-pub const FILE_LIST: &str = ".psd-files";
 
 /// What a render does with the result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,25 +179,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     }
     let components = components::all(&cfg)?;
 
-    // Private keys: sops' own lookup plus the repository's age.key.
-    let mut identities = Identities::new();
-    if opts.keys_from_env {
-        let (ids, _errors) = Identities::from_env();
-        identities.extend(ids);
-    }
-    let repo_key = root.join("age.key");
-    for path in std::iter::once(&repo_key).chain(&opts.identity_files) {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == &repo_key => continue,
-            Err(e) => return Err(RenderError::io("cannot read", path, e)),
-        };
-        let parsed = Identities::parse_key_file(&text).map_err(|e| RenderError::SopsConfig {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        identities.extend(parsed);
-    }
+    let identities = keys::identities(opts)?;
 
     let resolved = secrets::resolve(
         &cfg,
@@ -222,7 +202,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     });
 
     // Recipients (only needed when something must be encrypted, or to create .sops.yaml).
-    let recipients = recipients::resolve(root, &cfg, opts.mode, needs_encryption, &mut report)?;
+    let recipients = keys::resolve(root, &cfg, opts.mode, needs_encryption, &mut report)?;
 
     // Final bytes of every file, in memory.
     let mut files: BTreeMap<String, (Vec<u8>, bool)> = BTreeMap::new(); // path → (bytes, unchecked)
@@ -411,227 +391,11 @@ fn is_inside(path: &str, tree_root: &str) -> bool {
             .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
-fn read_file_list(root: &Path, list_path: &str) -> Result<Vec<String>, RenderError> {
-    match std::fs::read_to_string(root.join(list_path)) {
-        Ok(text) => Ok(text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(RenderError::io("cannot read", root.join(list_path), e)),
-    }
-}
-
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| RenderError::io("cannot create", dir, e))?;
-    }
-    let mut file = atomic_write_file::AtomicWriteFile::options()
-        .open(path)
-        .map_err(|e| RenderError::io("cannot write", path, e))?;
-    file.write_all(bytes)
-        .map_err(|e| RenderError::io("cannot write", path, e))?;
-    file.commit()
-        .map_err(|e| RenderError::io("cannot write", path, e))
-}
-
-fn remove_file_and_empty_parents(
-    root: &Path,
-    rel: &str,
-    tree_root: &str,
-) -> Result<(), RenderError> {
-    let path = root.join(rel);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(RenderError::io("cannot remove", path, e)),
-    }
-    let stop = root.join(tree_root);
-    let mut dir = path.parent();
-    while let Some(d) = dir {
-        if d == stop || !d.starts_with(&stop) {
-            break;
-        }
-        // Only empty folders go; a folder with a user's file stays.
-        if std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
-}
-
-mod recipients {
-    //! Who the Secrets are encrypted to: `.sops.yaml`, else the config, else a new `age.key`.
-
-    use std::path::Path;
-
-    use psd_model::AgeKeyPair;
-    use psd_model::cluster::ClusterConfig;
-    use serde_json::json;
-
-    use super::{Mode, Report, write_atomic};
-    use crate::error::RenderError;
-    use crate::yaml;
-
-    /// The `.sops.yaml` psd writes for `recipients`.
-    pub(crate) fn sops_yaml(recipients: &[String]) -> Result<String, RenderError> {
-        let doc = json!({
-            "creation_rules": [{
-                "path_regex": "\\.enc\\.yaml$",
-                "encrypted_regex": "^(data|stringData)$",
-                "age": recipients.join(","),
-            }],
-        });
-        yaml::to_yaml(&doc)
-    }
-
-    /// The age recipients of the `.sops.yaml` creation rule that sops would use for a
-    /// rendered Secret (`gitops/….enc.yaml` under the config's directory).
-    pub(crate) fn from_sops_yaml(path: &Path, text: &str) -> Result<Vec<String>, RenderError> {
-        let bad = |reason: String| RenderError::SopsConfig {
-            path: path.to_owned(),
-            reason,
-        };
-        let config = psd_sops::config::SopsConfig::parse(path, text.as_bytes())
-            .map_err(|e| bad(e.to_string()))?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let probe = std::path::absolute(dir)
-            .unwrap_or_else(|_| dir.to_owned())
-            .join("gitops/secret.enc.yaml");
-        let rule = config.rule_for(&probe).map_err(|e| bad(e.to_string()))?;
-        match rule.age_recipients().as_slice() {
-            [group] if !group.is_empty() => Ok(group.clone()),
-            [] | [_] => Err(bad(
-                "the creation rule for *.enc.yaml has no age recipients".into(),
-            )),
-            _ => Err(bad(
-                "the creation rule for *.enc.yaml has several key groups (Shamir); psd render \
-                 encrypts to one group: list the recipients in one `age` field"
-                    .into(),
-            )),
-        }
-    }
-
-    /// Finds (or in write mode creates) the recipients. `None` in check/dry-run mode when none
-    /// exist yet.
-    pub(crate) fn resolve(
-        root: &Path,
-        cfg: &ClusterConfig,
-        mode: Mode,
-        needs_encryption: bool,
-        report: &mut Report,
-    ) -> Result<Option<Vec<String>>, RenderError> {
-        let sops_path = root.join(".sops.yaml");
-        match std::fs::read_to_string(&sops_path) {
-            Ok(text) => return from_sops_yaml(&sops_path, &text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(RenderError::io("cannot read", sops_path, e)),
-        }
-        if !cfg.sops.age_recipients.is_empty() {
-            let rs = cfg.sops.age_recipients.clone();
-            if mode == Mode::Write {
-                write_atomic(&sops_path, sops_yaml(&rs)?.as_bytes())?;
-                report
-                    .notes
-                    .push("wrote .sops.yaml for the recipients in psd.yaml".into());
-            }
-            return Ok(Some(rs));
-        }
-        if mode != Mode::Write || !needs_encryption {
-            return Ok(None);
-        }
-        let key_path = root.join("age.key");
-        if key_path.exists() {
-            return Err(RenderError::NoRecipients(
-                "age.key exists but there is no .sops.yaml: create one for its recipient \
-                 (psd keygen -y age.key) or delete age.key"
-                    .into(),
-            ));
-        }
-        let pair = AgeKeyPair::generate();
-        psd_model::write_key_file(&key_path, std::slice::from_ref(&pair)).map_err(|e| {
-            RenderError::NoRecipients(format!("cannot create {}: {e}", key_path.display()))
-        })?;
-        add_to_gitignore(root, "age.key")?;
-        let rs = vec![pair.recipient().to_string()];
-        write_atomic(&sops_path, sops_yaml(&rs)?.as_bytes())?;
-        report.notes.push(format!(
-            "created age.key (mode 0600, added to .gitignore; back it up, it is the only key \
-             that decrypts the Secrets) and .sops.yaml for its recipient {}. Give Flux the key: \
-             kubectl create secret generic sops-age --namespace=flux-system \
-             --from-file=age.agekey=age.key",
-            rs[0]
-        ));
-        Ok(Some(rs))
-    }
-
-    fn add_to_gitignore(root: &Path, entry: &str) -> Result<(), RenderError> {
-        let path = root.join(".gitignore");
-        let mut text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(RenderError::io("cannot read", path, e)),
-        };
-        if text.lines().any(|l| {
-            let l = l.trim();
-            l == entry || l == format!("/{entry}")
-        }) {
-            return Ok(());
-        }
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&format!("/{entry}\n"));
-        write_atomic(&path, text.as_bytes())
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        const A: &str = "age1jmv2gsxc7j5fr4ultc0sl9gp3yjfwq8cscynpax5caedrdrq2u4qw3x406";
-        const B: &str = "age1s283pahn2yhszjxvx7qzl0aflq8zygm58rw0d87q6yjv7yrdl3zsc0ht2j";
-
-        fn read(text: &str) -> Result<Vec<String>, String> {
-            from_sops_yaml(Path::new("/repo/.sops.yaml"), text).map_err(|e| e.to_string())
-        }
-
-        #[test]
-        fn recipients_of_the_rule_sops_would_use() {
-            // What psd writes reads back.
-            let written = sops_yaml(&[A.to_owned(), B.to_owned()]).unwrap();
-            assert_eq!(read(&written).unwrap(), [A, B]);
-            // First matching rule, relative to the config's directory; a YAML list works.
-            let text = format!(
-                "creation_rules:\n  - path_regex: ^apps/\n    age: {B}\n  - path_regex: ^gitops/\n    age: [{A}]\n"
-            );
-            assert_eq!(read(&text).unwrap(), [A]);
-            // No rule for the Secrets, no age key, several groups, not YAML: each says so.
-            let e = read(&format!(
-                "creation_rules:\n  - path_regex: ^apps/\n    age: {A}\n"
-            ));
-            assert!(e.unwrap_err().contains("no matching creation rules"));
-            let e = read("creation_rules:\n  - pgp: ABCD\n").unwrap_err();
-            assert!(e.contains("age"), "{e}");
-            let groups = format!(
-                "creation_rules:\n  - key_groups:\n      - age: [{A}]\n      - age: [{B}]\n"
-            );
-            assert!(read(&groups).unwrap_err().contains("several key groups"));
-            assert!(read("creation_rules: [").is_err());
-        }
-    }
-}
-
 /// The `.sops.yaml` psd writes for `recipients` (`path_regex: \.enc\.yaml$`,
 /// `encrypted_regex: ^(data|stringData)$`).
 ///
 /// # Errors
 /// [`RenderError::Yaml`] if emitting fails.
 pub fn sops_yaml(recipients: &[String]) -> Result<String, RenderError> {
-    recipients::sops_yaml(recipients)
+    keys::sops_yaml(recipients)
 }
