@@ -10,8 +10,14 @@ use psd_render::{ChangeKind, Mode, RenderOptions};
 /// Arguments of `psd render`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 ok (also when only the Cloudflare token is missing), \
-1 drift found by --check, 2 usage or input error."
+    after_help = "psd writes only files it owns: those listed in <root>/.psd-files and unchanged \
+since it wrote them, or new ones (encrypted Secrets are merged, never a conflict). It refuses, \
+unless --allow-destructive, changes that make Flux delete things: renaming flux.cluster_name, \
+moving flux.root, disabling a service. Renders of one repository take turns (a lock on the \
+repository folder).
+
+Exit codes: 0 ok (also when only the Cloudflare token is missing), \
+1 drift found by --check, 2 usage or input error, or a refused render."
 )]
 pub struct Args {
     /// The cluster description [default: ./psd.yaml if present, else the embedded default].
@@ -29,10 +35,15 @@ pub struct Args {
     /// Write nothing; print the files a render would write.
     #[arg(long)]
     dry_run: bool,
-    /// Render even where Flux would then delete data: over a tree of psd's first (Bitnami)
-    /// stack. Move the data first (docs/MIGRATION-stack-v2.md).
+    /// Render even where Flux would then delete things: after renaming a bootstrapped
+    /// cluster, into a new flux.root, without a service the tree had, over psd's first
+    /// (Bitnami) stack (move the data first: docs/MIGRATION-stack-v2.md).
     #[arg(long)]
     allow_destructive: bool,
+    /// Take over files psd did not write, or that were edited since it wrote them: they are
+    /// overwritten (or removed) and listed in .psd-files.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Runs `psd render`.
@@ -61,6 +72,7 @@ pub fn run(args: Args) -> ExitCode {
     opts.config_path = args.config;
     opts.cloudflare_token = token;
     opts.allow_destructive = args.allow_destructive;
+    opts.force = args.force;
 
     let report = match psd_render::render(&opts) {
         Ok(r) => r,

@@ -98,6 +98,136 @@ pub enum RenderError {
         /// The missing folder.
         path: PathBuf,
     },
+    /// `.psd-files` cannot be read as a record.
+    #[error(
+        "{} line {line}: {reason}. This file is psd's record of the files it wrote; restore it \
+         from git (git checkout -- {})",
+        path.display(),
+        path.display()
+    )]
+    FileList {
+        /// The record.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Files psd would overwrite or remove that it does not own.
+    #[error(
+        "psd would overwrite or remove files it does not own: {}. Move your change into \
+         psd.yaml, or into a kustomize patch in a file psd does not write, or run `psd render \
+         --force` to let psd take these files over (your changes to them are lost)",
+        files.join(", ")
+    )]
+    NotOwned {
+        /// Each file with why (e.g. `gitops/x.yaml (not written by psd)`).
+        files: Vec<String>,
+    },
+    /// The embedded default description would be rendered over a tree rendered from another one.
+    #[error(
+        "no cluster description (psd.yaml missing or empty), but {} says this tree was rendered \
+         for {previous}. The embedded default is for a fresh repository only: put that \
+         description in psd.yaml or pass --config FILE",
+        record.display()
+    )]
+    DefaultOverOtherTree {
+        /// The record found.
+        record: PathBuf,
+        /// Its identity (`domain=… cluster=… root=…`).
+        previous: String,
+    },
+    /// `flux.cluster_name` changed after `flux bootstrap`.
+    #[error(
+        "flux.cluster_name changed from `{old}` to `{new}`, but {root}/clusters/{old}/flux-system \
+         exists: the cluster is bootstrapped, and Flux's own Kustomization still reads \
+         {root}/clusters/{old}; once that folder is gone Flux prunes everything it deployed. \
+         Keep the name `{old}` in psd.yaml, or render with the new name and --allow-destructive \
+         only together with re-running `flux bootstrap --path={root}/clusters/{new}`"
+    )]
+    ClusterRenamed {
+        /// `flux.root`.
+        root: String,
+        /// The name the tree was rendered for.
+        old: String,
+        /// The name in the description.
+        new: String,
+    },
+    /// The tree was rendered for another cluster name (not bootstrapped).
+    #[error(
+        "{root}/ was rendered for cluster `{old}`, this description says `{new}`. Either two \
+         descriptions share one flux.root (give each its own root), or the cluster was renamed \
+         before bootstrap (then render with --allow-destructive: {root}/clusters/{old} is \
+         removed)"
+    )]
+    ClusterMismatch {
+        /// `flux.root`.
+        root: String,
+        /// The name the tree was rendered for.
+        old: String,
+        /// The name in the description.
+        new: String,
+    },
+    /// `flux.root` changed: a tree for this description exists at another root.
+    #[error(
+        "flux.root is now `{new}` but {old}/ holds the tree rendered for this description. \
+         Rendering into {new}/ would generate every credential anew and leave {old}/ behind. \
+         Move it instead: git mv {old} {new}, then render (or pass --allow-destructive to start \
+         a fresh tree)"
+    )]
+    RootMoved {
+        /// The root of the existing tree.
+        old: String,
+        /// The root in the description.
+        new: String,
+    },
+    /// Services the previous render had that this one drops.
+    #[error(
+        "this render drops {}: once Flux applies the tree it deletes what it deployed from \
+         them, and the services stop (only objects labelled kustomize.toolkit.fluxcd.io/prune: \
+         disabled stay: psd's database namespaces and the PostgreSQL Cluster with its volume). \
+         Re-enable them in psd.yaml, or back up what you need and render with \
+         --allow-destructive",
+        services.join(", ")
+    )]
+    ServiceRemoved {
+        /// The component folders (e.g. `gitops/databases/redis`).
+        services: Vec<String>,
+    },
+    /// A path psd would write or remove is (or lies under) a symbolic link.
+    #[error(
+        "{} is a symbolic link; psd does not write through links. Replace it with a plain \
+         file or folder (or remove it), then render again",
+        path.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// Preparing the new files failed; the tree is unchanged.
+    #[error("cannot write {}: {source}; nothing was changed", path.display())]
+    NothingWritten {
+        /// The file that could not be prepared.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Moving the new files into place failed partway.
+    #[error(
+        "cannot write {}: {source}. Already written: {}. Fix the cause and render again",
+        path.display(),
+        if written.is_empty() { "none".to_owned() } else { written.join(", ") }
+    )]
+    PartlyWritten {
+        /// The file that failed.
+        path: PathBuf,
+        /// The files replaced before it.
+        written: Vec<String>,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A path recorded in the previous render's file list points outside the tree.
     #[error("refusing to remove {0}: outside the rendered tree")]
     UnsafePath(PathBuf),

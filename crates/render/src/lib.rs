@@ -28,6 +28,7 @@ pub mod component;
 pub mod components;
 mod error;
 mod file_list;
+mod guard;
 mod keys;
 pub mod layout;
 pub mod manifests;

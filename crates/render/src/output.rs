@@ -10,10 +10,14 @@ use psd_model::secrecy::SecretString;
 
 use crate::codec;
 use crate::error::RenderError;
-use crate::file_list::{FILE_LIST, read_file_list};
+use crate::file_list::{self, FILE_LIST, Ownership, read_record};
+use crate::guard::{self, ConfigSource};
 use crate::keys;
 use crate::layout::{self, FileContent, FluxSystem};
-use crate::write::{remove_file_and_empty_parents, write_atomic};
+use crate::write::{
+    lock_repo, refuse_symlinks, remove_file_and_empty_parents, remove_leftover_temporaries,
+    write_all,
+};
 use crate::{components, secrets};
 
 /// What a render does with the result.
@@ -45,8 +49,12 @@ pub struct RenderOptions {
     /// Write, check or list.
     pub mode: Mode,
     /// Render even where that makes Flux delete data: over a tree of psd's first (Bitnami)
-    /// stack, whose PostgreSQL and Redis volumes Flux would prune. Off by default.
+    /// stack, after renaming a bootstrapped cluster, into a new `flux.root`, or without a
+    /// service the tree had. Off by default.
     pub allow_destructive: bool,
+    /// Overwrite (or remove) files psd did not write, or that were edited since it wrote them.
+    /// Off by default: such files stop the render.
+    pub force: bool,
 }
 
 impl RenderOptions {
@@ -60,6 +68,7 @@ impl RenderOptions {
             identity_files: Vec::new(),
             mode,
             allow_destructive: false,
+            force: false,
         }
     }
 }
@@ -136,24 +145,41 @@ impl Report {
 /// # Errors
 /// [`RenderError::ReadConfig`] or [`RenderError::Config`].
 pub fn load_config(opts: &RenderOptions) -> Result<ClusterConfig, RenderError> {
+    load_config_with_source(opts).map(|(cfg, _)| cfg)
+}
+
+/// [`load_config`], and whether the description is the embedded default (no file, or a file
+/// with nothing but whitespace and comments).
+fn load_config_with_source(
+    opts: &RenderOptions,
+) -> Result<(ClusterConfig, ConfigSource), RenderError> {
     let default_path = opts.repo_root.join("psd.yaml");
     let path = match &opts.config_path {
         Some(p) => Some(p.clone()),
         None if default_path.exists() => Some(default_path),
         None => None,
     };
-    let cfg = match path {
+    let (cfg, source) = match path {
         Some(p) => {
             let text = std::fs::read_to_string(&p).map_err(|source| RenderError::ReadConfig {
                 path: p.clone(),
                 source,
             })?;
-            ClusterConfig::from_yaml_source(&text, &p.display().to_string())?
+            let empty = text
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+            let cfg = ClusterConfig::from_yaml_source(&text, &p.display().to_string())?;
+            let source = if empty {
+                ConfigSource::Default
+            } else {
+                ConfigSource::File
+            };
+            (cfg, source)
         }
-        None => ClusterConfig::default(),
+        None => (ClusterConfig::default(), ConfigSource::Default),
     };
     cfg.validate()?;
-    Ok(cfg)
+    Ok((cfg, source))
 }
 
 /// Renders the tree for `opts`: see the crate documentation.
@@ -161,22 +187,32 @@ pub fn load_config(opts: &RenderOptions) -> Result<ClusterConfig, RenderError> {
 /// # Errors
 /// Any [`RenderError`]; on error nothing has been written to the tree.
 pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
-    let cfg = load_config(opts)?;
+    let (cfg, source) = load_config_with_source(opts)?;
     let root = &opts.repo_root;
     let mut report = Report::default();
-    let flux_system = flux_system(root, &cfg)?;
-    let legacy = legacy_stack_files(root, &cfg);
-    if !legacy.is_empty() {
-        if !opts.allow_destructive {
-            return Err(RenderError::LegacyStack { files: legacy });
-        }
-        report.warnings.push(format!(
-            "replacing psd's Bitnami stack (--allow-destructive): once Flux applies this tree it \
-             deletes the old PostgreSQL and Redis releases and their volumes. Dump the data \
-             first (docs/MIGRATION-stack-v2.md): {}",
-            legacy.join(", ")
+    if opts.mode == Mode::Write {
+        std::fs::create_dir_all(root).map_err(|e| RenderError::io("cannot create", root, e))?;
+    }
+    // Everything below (the previous record, the Secrets' values) is read under the lock, so
+    // concurrent renders cannot mix their credentials.
+    let lock = lock_repo(root, opts.mode == Mode::Write)?;
+    if lock.waited {
+        report.notes.push(format!(
+            "waited for another psd render in {} to finish",
+            root.display()
         ));
     }
+    let list_path = format!("{}/{FILE_LIST}", cfg.flux.root);
+    let previous = read_record(root, &list_path)?;
+    report.warnings.extend(guard::before_render(
+        root,
+        &cfg,
+        source,
+        previous.as_ref(),
+        opts.allow_destructive,
+    )?);
+    let previous = previous.unwrap_or_default();
+    let flux_system = flux_system(root, &cfg)?;
     let components = components::all(&cfg)?;
 
     let identities = keys::identities(opts)?;
@@ -232,7 +268,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
                         })?
                     } else {
                         // Check/dry-run never encrypt: any bytes different from disk mark the change.
-                        b"# would be re-encrypted\n".to_vec()
+                        WOULD_REENCRYPT.to_vec()
                     };
                     codec::wipe(&mut tree);
                     (out, false)
@@ -240,22 +276,35 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
             };
         files.insert(f.path.clone(), bytes);
     }
-    let list_path = format!("{}/{FILE_LIST}", cfg.flux.root);
-    let mut list = String::from(
-        "# Files written by `psd render`; psd removes a file listed here when it is no longer \
-         configured.\n",
+    let planned_paths: BTreeSet<&str> = files.keys().map(String::as_str).collect();
+    report.warnings.extend(guard::removed_services(
+        root,
+        &cfg.flux.root,
+        &previous,
+        &planned_paths,
+        opts.allow_destructive,
+    )?);
+    // Check and dry-run do not encrypt: a Secret they would re-encrypt keeps its recorded hash
+    // (the new one is unknown), so the record alone never shows as drift.
+    let record = file_list::format(
+        &guard::identity(&cfg),
+        files.iter().map(|(p, (b, _))| {
+            let recorded = previous.files.get(p).cloned().flatten();
+            let hash = match recorded {
+                Some(h) if opts.mode != Mode::Write && b.as_slice() == WOULD_REENCRYPT => h,
+                _ => file_list::sha256_hex(b),
+            };
+            (p, hash)
+        }),
     );
-    for p in files.keys() {
-        list.push_str(p);
-        list.push('\n');
-    }
-    files.insert(list_path.clone(), (list.into_bytes(), false));
+    files.insert(list_path.clone(), (record.into_bytes(), false));
 
     // Previously rendered files that are no longer configured.
-    let previous = read_file_list(root, &list_path)?;
     let stale: Vec<String> = previous
-        .into_iter()
-        .filter(|p| !files.contains_key(p))
+        .files
+        .keys()
+        .filter(|p| !files.contains_key(*p))
+        .cloned()
         .collect();
     for p in &stale {
         if !is_inside(p, &cfg.flux.root) {
@@ -263,26 +312,41 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         }
     }
 
-    // Compare with disk.
-    let mut to_write = Vec::new();
+    // Compare with disk; note the files psd does not own.
+    let mut to_write: Vec<(&str, &[u8])> = Vec::new();
+    let mut not_owned = Vec::new();
     for (path, (bytes, unchecked)) in &files {
         let on_disk = match std::fs::read(root.join(path)) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(RenderError::io("cannot read", root.join(path), e)),
         };
-        let kind = match on_disk {
+        let kind = match &on_disk {
             None => ChangeKind::Created,
-            Some(b) if &b == bytes => {
+            Some(b) if b == bytes => {
                 if *unchecked {
                     ChangeKind::Unchecked
                 } else {
                     ChangeKind::Unchanged
                 }
             }
-            Some(_) => ChangeKind::Updated,
+            Some(b) => {
+                // Secrets are merged, not overwritten: their values are read and kept.
+                if *path != list_path && !path.ends_with(".enc.yaml") {
+                    match previous.owns(path, b) {
+                        Ownership::Owned => {}
+                        Ownership::NotListed => {
+                            not_owned.push(format!("{path} (not written by psd)"));
+                        }
+                        Ownership::Edited => {
+                            not_owned.push(format!("{path} (edited since psd wrote it)"));
+                        }
+                    }
+                }
+                ChangeKind::Updated
+            }
         };
-        if matches!(kind, ChangeKind::Created | ChangeKind::Updated) {
+        if matches!(kind, ChangeKind::Created | ChangeKind::Updated) && *path != list_path {
             to_write.push((path, bytes));
         }
         report.changes.push(Change {
@@ -291,23 +355,72 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         });
     }
     for p in &stale {
-        if root.join(p).exists() {
-            report.changes.push(Change {
-                path: p.clone(),
-                kind: ChangeKind::Removed,
-            });
+        match std::fs::read(root.join(p)) {
+            Ok(b) => {
+                if !p.ends_with(".enc.yaml") && previous.owns(p, &b) != Ownership::Owned {
+                    not_owned.push(format!(
+                        "{p} (edited since psd wrote it; psd would remove it)"
+                    ));
+                }
+                report.changes.push(Change {
+                    path: p.clone(),
+                    kind: ChangeKind::Removed,
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RenderError::io("cannot read", root.join(p), e)),
+        }
+    }
+    if !not_owned.is_empty() {
+        if opts.force {
+            report.warnings.push(format!(
+                "took over files psd did not own (--force): {}",
+                not_owned.join(", ")
+            ));
+        } else if opts.mode == Mode::Write {
+            return Err(RenderError::NotOwned { files: not_owned });
+        } else {
+            report.warnings.push(format!(
+                "a render would stop at files psd does not own (run it with --force to take \
+                 them over): {}",
+                not_owned.join(", ")
+            ));
         }
     }
     report.changes.sort_by(|a, b| a.path.cmp(&b.path));
 
     if opts.mode == Mode::Write {
-        for (path, bytes) in to_write {
-            write_atomic(&root.join(path), bytes)?;
+        // The record goes last: if a rename fails partway, the files already written equal
+        // what the next render plans, and the others still match the old record.
+        if report
+            .changes
+            .iter()
+            .any(|c| c.path == list_path && c.kind != ChangeKind::Unchanged)
+        {
+            let (bytes, _) = &files[&list_path];
+            to_write.push((&list_path, bytes));
         }
+        for (p, _) in &to_write {
+            refuse_symlinks(root, p)?;
+        }
+        for p in &stale {
+            refuse_symlinks(root, p)?;
+        }
+        let mut ours: BTreeSet<&str> = files.keys().map(String::as_str).collect();
+        ours.extend(previous.files.keys().map(String::as_str));
+        let removed = remove_leftover_temporaries(root, &ours)?;
+        if !removed.is_empty() {
+            report.notes.push(format!(
+                "removed temporaries an interrupted run left: {}",
+                removed.join(", ")
+            ));
+        }
+        write_all(root, &to_write)?;
         for p in &stale {
             remove_file_and_empty_parents(root, p, &cfg.flux.root)?;
         }
     }
+    drop(lock);
     let unchecked: Vec<&str> = report.unchecked().collect();
     if !unchecked.is_empty() {
         let list = unchecked.join(", ");
@@ -318,6 +431,9 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     }
     Ok(report)
 }
+
+/// The bytes check and dry-run put in place of a Secret they would re-encrypt.
+const WOULD_REENCRYPT: &[u8] = b"# would be re-encrypted\n";
 
 /// Whether an existing file already holds exactly this Secret for these recipients.
 fn unchanged_secret(
@@ -369,19 +485,6 @@ fn flux_system(root: &Path, cfg: &ClusterConfig) -> Result<FluxSystem, RenderErr
         });
     }
     Ok(FluxSystem::Absent)
-}
-
-/// Files only psd's first (Bitnami) stack wrote; their presence means Flux runs that stack.
-fn legacy_stack_files(root: &Path, cfg: &ClusterConfig) -> Vec<String> {
-    [
-        "apps/postgresql/helmrelease.yaml",
-        "apps/redis/helmrelease.yaml",
-        "infrastructure/sources/kustomization.yaml",
-    ]
-    .iter()
-    .map(|p| format!("{}/{p}", cfg.flux.root))
-    .filter(|p| root.join(p).is_file())
-    .collect()
 }
 
 fn is_inside(path: &str, tree_root: &str) -> bool {

@@ -109,12 +109,15 @@ fn tree_text(root: &Path) -> String {
     )
     .unwrap();
     let meta = regex::Regex::new(r"(?m)^(\s*(lastmodified|mac|version): ).*$").unwrap();
+    // The record's hashes of encrypted files change with every encryption.
+    let enc_hash = regex::Regex::new(r"(?m)^[0-9a-f]{64}(  \S+\.enc\.yaml)$").unwrap();
     let mut out = String::new();
     for rel in files_under(&root.join("gitops")) {
         let text = std::fs::read_to_string(root.join("gitops").join(&rel)).unwrap();
         let text = enc.replace_all(&text, "ENC[REDACTED]");
         let text = age_block.replace_all(&text, "[AGE STANZA REDACTED]");
         let text = meta.replace_all(&text, "${1}[REDACTED]");
+        let text = enc_hash.replace_all(&text, "[SHA-256 REDACTED]${1}");
         out.push_str(&format!("=== gitops/{} ===\n{text}", rel.display()));
     }
     out
@@ -404,7 +407,16 @@ fn disabling_a_service_removes_only_its_rendered_files() {
         "services:\n  redis:\n    enabled: false\n",
     )
     .unwrap();
-    let report = run(dir.path(), Mode::Write);
+    // Dropping a service is refused unless destruction is allowed (Flux prunes its volume).
+    let err = render(&options(dir.path(), Mode::Write, true)).unwrap_err();
+    assert!(
+        matches!(err, psd_render::RenderError::ServiceRemoved { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("gitops/databases/redis"), "{err}");
+    let mut o = options(dir.path(), Mode::Write, true);
+    o.allow_destructive = true;
+    let report = render(&o).unwrap();
     let removed: Vec<&str> = report
         .changes
         .iter()
@@ -452,7 +464,7 @@ fn disabling_a_service_removes_only_its_rendered_files() {
         "services:\n  redis:\n    enabled: false\n  authentik:\n    enabled: false\n",
     )
     .unwrap();
-    run(dir.path(), Mode::Write);
+    render(&o).unwrap();
     assert!(!dir.path().join("gitops/apps/authentik").exists());
     assert!(
         !dir.path()
