@@ -312,6 +312,13 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         }
     }
 
+    // psd never writes or removes through a symbolic link (nor follows one to compare).
+    if opts.mode == Mode::Write {
+        for p in files.keys().chain(&stale) {
+            refuse_symlinks(root, p)?;
+        }
+    }
+
     // Compare with disk; note the files psd does not own.
     let mut to_write: Vec<(&str, &[u8])> = Vec::new();
     let mut not_owned = Vec::new();
@@ -399,12 +406,6 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         {
             let (bytes, _) = &files[&list_path];
             to_write.push((&list_path, bytes));
-        }
-        for (p, _) in &to_write {
-            refuse_symlinks(root, p)?;
-        }
-        for p in &stale {
-            refuse_symlinks(root, p)?;
         }
         let mut ours: BTreeSet<&str> = files.keys().map(String::as_str).collect();
         ours.extend(previous.files.keys().map(String::as_str));
