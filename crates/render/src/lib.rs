@@ -8,7 +8,10 @@
 //! its folder's documents and Secrets, its chart source, its place in the Flux order.
 //!
 //! The whole tree is built in memory first ([`layout::plan`]), every Secret encrypted, and only
-//! then are files written, each atomically; a failed render leaves the previous tree as it was.
+//! then are files written: all as temporaries first, then renamed into place, under a lock on
+//! the repository. psd writes only files it owns (recorded with their SHA-256 in
+//! [`FILE_LIST`]) and refuses changes that would make Flux delete things unless
+//! [`RenderOptions::allow_destructive`] is set (see `docs/LAYOUT.md`).
 //! Re-rendering is byte-stable: plain files are deterministic, and an existing `*.enc.yaml` is
 //! kept byte for byte when its decrypted content (and recipients) would not change. Generated
 //! credentials are never regenerated: existing files are decrypted and their values reused.

@@ -418,7 +418,17 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         }
         write_all(root, &to_write)?;
         for p in &stale {
-            remove_file_and_empty_parents(root, p, &cfg.flux.root)?;
+            if let Err(e) = remove_file_and_empty_parents(root, p, &cfg.flux.root) {
+                let source = match e {
+                    RenderError::Io { source, .. } => source,
+                    other => std::io::Error::other(other.to_string()),
+                };
+                return Err(RenderError::PartlyWritten {
+                    path: root.join(p),
+                    written: to_write.iter().map(|(p, _)| (*p).to_owned()).collect(),
+                    source,
+                });
+            }
         }
     }
     drop(lock);

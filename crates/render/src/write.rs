@@ -60,14 +60,25 @@ pub(crate) const TMP_PREFIX: &str = ".psd-tmp-";
 /// left in the repository), released when dropped.
 #[derive(Debug)]
 pub(crate) struct RepoLock {
-    _dir: File,
+    _dir: Option<File>,
     /// Whether another render held the lock and this one waited for it.
     pub waited: bool,
 }
 
-/// Locks `repo`: exclusively to write, shared to read. Waits while another render holds it.
+/// Locks `repo`: exclusively to write, shared to read. Waits while another render holds it
+/// (the caller reports that it waited).
 pub(crate) fn lock_repo(repo: &Path, exclusive: bool) -> Result<RepoLock, RenderError> {
-    let dir = File::open(repo).map_err(|e| RenderError::io("cannot open", repo, e))?;
+    let dir = match File::open(repo) {
+        Ok(d) => d,
+        // Nothing to read yet (check or dry-run of a repository not created): nothing to lock.
+        Err(e) if !exclusive && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(RepoLock {
+                _dir: None,
+                waited: false,
+            });
+        }
+        Err(e) => return Err(RenderError::io("cannot open", repo, e)),
+    };
     let attempt = if exclusive {
         dir.try_lock()
     } else {
@@ -88,7 +99,10 @@ pub(crate) fn lock_repo(repo: &Path, exclusive: bool) -> Result<RepoLock, Render
             return Err(RenderError::io("cannot lock", repo, e));
         }
     };
-    Ok(RepoLock { _dir: dir, waited })
+    Ok(RepoLock {
+        _dir: Some(dir),
+        waited,
+    })
 }
 
 /// Refuses if `rel` (relative to `repo`) or any folder on the way to it is a symbolic link.
