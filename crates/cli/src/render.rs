@@ -73,6 +73,12 @@ pub fn run(args: Args) -> ExitCode {
     opts.cloudflare_token = token;
     opts.allow_destructive = args.allow_destructive;
     opts.force = args.force;
+    opts.on_wait = Some(|root| {
+        eprintln!(
+            "psd render: waiting for another psd render in {} to finish",
+            root.display()
+        );
+    });
 
     let report = match psd_render::render(&opts) {
         Ok(r) => r,

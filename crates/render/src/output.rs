@@ -55,6 +55,9 @@ pub struct RenderOptions {
     /// Overwrite (or remove) files psd did not write, or that were edited since it wrote them.
     /// Off by default: such files stop the render.
     pub force: bool,
+    /// Called (with the repository root) when another render holds the repository's lock,
+    /// before this one waits for it; e.g. to tell the user. The report also notes the wait.
+    pub on_wait: Option<fn(&Path)>,
 }
 
 impl RenderOptions {
@@ -69,6 +72,7 @@ impl RenderOptions {
             mode,
             allow_destructive: false,
             force: false,
+            on_wait: None,
         }
     }
 }
@@ -195,7 +199,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     }
     // Everything below (the previous record, the Secrets' values) is read under the lock, so
     // concurrent renders cannot mix their credentials.
-    let lock = lock_repo(root, opts.mode == Mode::Write)?;
+    let lock = lock_repo(root, opts.mode == Mode::Write, opts.on_wait)?;
     if lock.waited {
         report.notes.push(format!(
             "waited for another psd render in {} to finish",

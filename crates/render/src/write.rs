@@ -65,9 +65,13 @@ pub(crate) struct RepoLock {
     pub waited: bool,
 }
 
-/// Locks `repo`: exclusively to write, shared to read. Waits while another render holds it
-/// (the caller reports that it waited).
-pub(crate) fn lock_repo(repo: &Path, exclusive: bool) -> Result<RepoLock, RenderError> {
+/// Locks `repo`: exclusively to write, shared to read. Waits while another render holds it,
+/// after calling `on_wait`.
+pub(crate) fn lock_repo(
+    repo: &Path,
+    exclusive: bool,
+    on_wait: Option<fn(&Path)>,
+) -> Result<RepoLock, RenderError> {
     let dir = match File::open(repo) {
         Ok(d) => d,
         // Nothing to read yet (check or dry-run of a repository not created): nothing to lock.
@@ -87,6 +91,9 @@ pub(crate) fn lock_repo(repo: &Path, exclusive: bool) -> Result<RepoLock, Render
     let waited = match attempt {
         Ok(()) => false,
         Err(std::fs::TryLockError::WouldBlock) => {
+            if let Some(f) = on_wait {
+                f(repo);
+            }
             let r = if exclusive {
                 dir.lock()
             } else {

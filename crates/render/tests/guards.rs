@@ -458,3 +458,28 @@ fn concurrent_renders_take_turns_and_agree_on_every_credential() {
         assert!(!write(&root).unwrap().has_drift());
     }
 }
+
+static WAITED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[test]
+fn a_render_waits_for_the_lock_and_says_so() {
+    let dir = repo(None);
+    let holder = std::fs::File::open(dir.path()).unwrap();
+    holder.lock().unwrap();
+    let root = dir.path().to_path_buf();
+    let t = std::thread::spawn(move || {
+        let mut o = options(&root);
+        o.on_wait = Some(|_| WAITED.store(true, std::sync::atomic::Ordering::SeqCst));
+        render(&o).map_err(|e| e.to_string())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!t.is_finished(), "the render did not wait for the lock");
+    assert!(!dir.path().join("gitops").exists());
+    holder.unlock().unwrap();
+    let report = t.join().unwrap().unwrap();
+    assert!(WAITED.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(
+        report.notes.iter().any(|n| n.contains("waited")),
+        "{report:?}"
+    );
+}
