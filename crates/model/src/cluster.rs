@@ -103,7 +103,8 @@ impl AcmeEnvironment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AcmeConfig {
-    /// The ACME account email (expiry notices go there). Default: `admin@almckay.io`.
+    /// The ACME account email (expiry notices go there). Empty (the default): `admin@` +
+    /// `domain`; read it through [`ClusterConfig::acme_email`].
     pub email: String,
     /// The issuer ingresses use: `production` or `staging`. Default: `production`.
     pub issuer: AcmeEnvironment,
@@ -117,7 +118,7 @@ pub struct AcmeConfig {
 impl Default for AcmeConfig {
     fn default() -> Self {
         Self {
-            email: "admin@almckay.io".into(),
+            email: String::new(),
             issuer: AcmeEnvironment::Production,
             dns01_nameservers: "1.1.1.1:53,1.0.0.1:53".into(),
         }
@@ -370,8 +371,9 @@ impl ClusterConfig {
         let opts = serde_saphyr::options! {
             strict_booleans: true,
         };
-        serde_saphyr::from_str_with_options(text, opts)
-            .map_err(|e| removed_key(text).unwrap_or_else(|| ClusterError::Parse(e.to_string())))
+        serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
+            removed_key(text).unwrap_or_else(|| ClusterError::Parse(parse_message(&e.to_string())))
+        })
     }
 
     /// [`ClusterConfig::from_yaml`] for text read from `source` (a file path), which the
@@ -403,9 +405,23 @@ impl ClusterConfig {
         non_empty_or(&self.services.redis.storage_class, &self.storage_class)
     }
 
-    /// The email of Authentik's initial admin.
-    pub fn authentik_bootstrap_email(&self) -> &str {
-        non_empty_or(&self.services.authentik.bootstrap_email, &self.acme.email)
+    /// The ACME account email: `acme.email`, else `admin@<domain>`.
+    pub fn acme_email(&self) -> String {
+        if self.acme.email.is_empty() {
+            format!("admin@{}", self.domain)
+        } else {
+            self.acme.email.clone()
+        }
+    }
+
+    /// The email of Authentik's initial admin: `services.authentik.bootstrap_email`, else the
+    /// ACME email.
+    pub fn authentik_bootstrap_email(&self) -> String {
+        if self.services.authentik.bootstrap_email.is_empty() {
+            self.acme_email()
+        } else {
+            self.services.authentik.bootstrap_email.clone()
+        }
     }
 
     /// Checks every value that must be valid for the rendered tree to work.
@@ -414,7 +430,7 @@ impl ClusterConfig {
     /// The first [`ClusterError::Invalid`] found, naming the field.
     pub fn validate(&self) -> Result<(), ClusterError> {
         check("domain", validate_domain(&self.domain))?;
-        check("acme.email", validate_email(&self.acme.email))?;
+        check("acme.email", validate_email(&self.acme_email()))?;
         for (i, ns) in self
             .acme
             .dns01_nameservers
@@ -585,8 +601,76 @@ fn non_empty_or<'a>(a: &'a str, b: &'a str) -> &'a str {
 fn check(field: &str, r: Result<(), String>) -> Result<(), ClusterError> {
     r.map_err(|reason| ClusterError::Invalid {
         field: field.into(),
-        reason,
+        reason: shorten_quoted(&reason),
     })
+}
+
+/// What the YAML parser says, in a user's words: its hints to programmers (which Rust type or
+/// parser option to use) become what to change in `psd.yaml`, and long lines are cut.
+fn parse_message(raw: &str) -> String {
+    const REWORDED: [(&str, &str); 6] = [
+        (
+            ", set DuplicateKeyPolicy in Options if acceptable",
+            " (each key may appear once: remove one of them)",
+        ),
+        (
+            "multiple YAML documents detected; use from_str_multiple or \
+             from_str_multiple_with_options",
+            "more than one YAML document (a `---` line): psd.yaml holds one description",
+        ),
+        (
+            "cannot deserialize null into string; use Option<String>",
+            "this key has no value: give it one, or remove the line to use the default",
+        ),
+        (
+            "invalid boolean (strict mode expects true/false)",
+            "expected `true` or `false`",
+        ),
+        ("invalid u8", "expected a whole number from 0 to 255"),
+        (
+            "expected mapping start",
+            "expected `key: value` lines here (a mapping)",
+        ),
+    ];
+    let mut m = raw.strip_prefix("error: ").unwrap_or(raw).to_owned();
+    for (from, to) in REWORDED {
+        m = m.replace(from, to);
+    }
+    // A Rust type name left in a message (`Option<…>`, `u16`, …) means nothing to a user.
+    m = m.replace("; use Option<", " (Option<");
+    m.lines()
+        .map(|l| shorten_line(l, 160))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `line` cut to `max` characters, saying how long it was.
+fn shorten_line(line: &str, max: usize) -> String {
+    let n = line.chars().count();
+    if n <= max {
+        return line.to_owned();
+    }
+    let head: String = line.chars().take(max).collect();
+    format!("{head}… ({n} characters)")
+}
+
+/// `reason` with every `quoted` value longer than 64 characters cut to its first 40 (the value
+/// is in the user's file; the message needs only enough to find it).
+fn shorten_quoted(reason: &str) -> String {
+    reason
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            let n = part.chars().count();
+            if i % 2 == 1 && n > 64 {
+                let head: String = part.chars().take(40).collect();
+                format!("{head}… ({n} characters)")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// The JSON Schema of `psd.yaml`, generated from [`ClusterConfig`]'s types and doc comments.
@@ -816,7 +900,7 @@ mod tests {
         let c = ClusterConfig::default();
         c.validate().unwrap();
         assert_eq!(c.domain, "almckay.io");
-        assert_eq!(c.acme.email, "admin@almckay.io");
+        assert_eq!(c.acme_email(), "admin@almckay.io");
         assert_eq!(c.services.postgresql.size, "20Gi");
         assert_eq!(c.services.redis.size, "8Gi");
         assert_eq!(c.storage_class, "local-path");
@@ -825,6 +909,77 @@ mod tests {
         assert_eq!(c.exposure.source_ranges, ["100.64.0.0/10"]);
         assert_eq!(c.authentik_host(), "auth.almckay.io");
         assert_eq!(c.authentik_bootstrap_email(), "admin@almckay.io");
+    }
+
+    /// The parser's error for `text`, as a user sees it.
+    fn parse_error(text: &str) -> String {
+        ClusterConfig::from_yaml(text).unwrap_err().to_string()
+    }
+
+    fn assert_no_internals(m: &str) {
+        for internal in ["Option<", "DuplicateKeyPolicy", "from_str_multiple", "u8", "error: "] {
+            assert!(!m.contains(internal), "{internal:?} in {m:?}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_speak_to_users_not_programmers() {
+        let cases = [
+            ("domain: a.io\ndomain: b.io\n", "remove one of them"),
+            ("domain: a.io\n---\ndomain: b.io\n", "one description"),
+            ("services:\n  postgresql:\n    size: ~\n", "has no value"),
+            ("services:\n  redis:\n    enabled: yes\n", "`true` or `false`"),
+            ("services:\n  postgresql:\n    instances: 300\n", "0 to 255"),
+            ("- a\n- b\n", "mapping"),
+        ];
+        for (text, hint) in cases {
+            let m = parse_error(text);
+            assert!(m.contains(hint), "{hint:?} not in {m:?} for {text:?}");
+            assert_no_internals(&m);
+        }
+    }
+
+    #[test]
+    fn huge_values_are_not_echoed_back() {
+        let huge = "x".repeat(10 * 1024 * 1024);
+        let m = parse_error(&format!("domain: [{huge}\n"));
+        assert!(m.len() < 2000, "{} bytes", m.len());
+        let c = ClusterConfig::from_yaml(&format!("domain: {huge}é.io\n")).unwrap();
+        let m = c.validate().unwrap_err().to_string();
+        assert!(m.len() < 400, "{} bytes: {}", m.len(), &m[..400.min(m.len())]);
+        assert!(m.contains("characters"), "{m}");
+        assert_eq!(m.matches('`').count() % 2, 0, "{m}");
+    }
+
+    #[test]
+    fn shorten_quoted_keeps_short_values_and_balanced_quotes() {
+        assert_eq!(shorten_quoted("bad `a.io` here"), "bad `a.io` here");
+        let long = "é".repeat(100);
+        let s = shorten_quoted(&format!("bad `{long}` and `b`"));
+        assert_eq!(s, format!("bad `{}… (100 characters)` and `b`", "é".repeat(40)));
+        assert_eq!(shorten_quoted("no quotes"), "no quotes");
+        assert_eq!(shorten_quoted(""), "");
+        assert_eq!(shorten_quoted("`"), "`");
+    }
+
+    #[test]
+    fn emails_follow_the_domain_unless_set() {
+        let c = ClusterConfig::from_yaml("domain: example.org\n").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.acme_email(), "admin@example.org");
+        assert_eq!(c.authentik_bootstrap_email(), "admin@example.org");
+        let c = ClusterConfig::from_yaml(
+            "domain: example.org\nacme:\n  email: ops@example.net\n",
+        )
+        .unwrap();
+        assert_eq!(c.acme_email(), "ops@example.net");
+        assert_eq!(c.authentik_bootstrap_email(), "ops@example.net");
+        let c = ClusterConfig::from_yaml(
+            "domain: example.org\nservices:\n  authentik:\n    bootstrap_email: me@example.com\n",
+        )
+        .unwrap();
+        assert_eq!(c.acme_email(), "admin@example.org");
+        assert_eq!(c.authentik_bootstrap_email(), "me@example.com");
     }
 
     #[test]

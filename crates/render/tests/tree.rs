@@ -560,6 +560,40 @@ fn credentials_are_reused_when_the_config_changes() {
 }
 
 #[test]
+fn setting_only_the_domain_moves_both_emails_to_it() {
+    let dir = repo(Some("domain: example.net\n"));
+    run(dir.path(), Mode::Write);
+    for issuer in ["letsencrypt-prod", "letsencrypt-staging"] {
+        let text = std::fs::read_to_string(
+            dir.path()
+                .join(format!("gitops/infrastructure/issuers/{issuer}.yaml")),
+        )
+        .unwrap();
+        assert_eq!(
+            yaml_docs(&text)[0]["spec"]["acme"]["email"],
+            "admin@example.net",
+            "{issuer}"
+        );
+    }
+    let Some(sops) = judge("sops", tool("PSD_SOPS", "sops")) else {
+        return;
+    };
+    let out = Command::new(&sops)
+        .arg("decrypt")
+        .arg(dir.path().join("gitops/apps/authentik/secret.enc.yaml"))
+        .env("SOPS_AGE_KEY_FILE", FIXTURE_KEY)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let secret = yaml_docs(&String::from_utf8(out.stdout).unwrap()).remove(0);
+    assert_eq!(
+        secret["stringData"]["AUTHENTIK_BOOTSTRAP_EMAIL"],
+        "admin@example.net"
+    );
+}
+
+#[test]
 fn check_mode_reports_drift_and_writes_nothing() {
     let dir = repo(None);
     run(dir.path(), Mode::Write);

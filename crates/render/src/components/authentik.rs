@@ -109,7 +109,7 @@ pub fn component(cfg: &ClusterConfig) -> Component {
 }
 
 fn credentials(i: &SecretInputs<'_>) -> Result<Built, RenderError> {
-    let email = i.cfg.authentik_bootstrap_email();
+    let email = &i.cfg.authentik_bootstrap_email();
     let creds = match i.existing {
         Some(d) => AuthentikCredentials::from_existing(
             need(d, AuthentikCredentials::SECRET_KEY_KEY, i.path)?.clone(),

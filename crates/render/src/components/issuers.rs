@@ -34,7 +34,7 @@ pub fn cluster_issuer(cfg: &ClusterConfig, name: &str, server: &str) -> Value {
         "spec": {
             "acme": {
                 "server": server,
-                "email": cfg.acme.email,
+                "email": cfg.acme_email(),
                 "privateKeySecretRef": {"name": format!("{name}-account-key")},
                 "solvers": [{
                     "selector": {"dnsZones": [cfg.domain]},
