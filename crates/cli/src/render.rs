@@ -1,7 +1,8 @@
 //! `psd render`: parse the arguments, call [`psd_render::render`], print the report, map the
 //! result to an exit code.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use psd_model::secrecy::SecretString;
@@ -20,13 +21,17 @@ Exit codes: 0 ok (also when only the Cloudflare token is missing), \
 1 drift found by --check, 2 usage or input error, or a refused render."
 )]
 pub struct Args {
-    /// The cluster description [default: ./psd.yaml if present, else the embedded default].
+    /// The cluster description [default: psd.yaml in the repository root if present, else the
+    /// embedded default].
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Repository root: where psd.yaml, .sops.yaml, age.key and the tree are.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    root: PathBuf,
-    /// Read the Cloudflare API token from this file (else from CLOUDFLARE_API_TOKEN).
+    /// Repository root: where psd.yaml, .sops.yaml and the tree are [default: the nearest
+    /// folder from here up that holds psd.yaml, .sops.yaml or .git (as sops finds .sops.yaml);
+    /// else the current folder].
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Read the Cloudflare API token from this file, `-` for standard input (else from
+    /// CLOUDFLARE_API_TOKEN). Keep the file outside the repository.
     #[arg(long, value_name = "FILE")]
     cloudflare_token_file: Option<PathBuf>,
     /// Write nothing; exit 1 with a summary if the tree on disk differs (for CI).
@@ -49,13 +54,33 @@ pub struct Args {
 /// Runs `psd render`.
 pub fn run(args: Args) -> ExitCode {
     let token = match &args.cloudflare_token_file {
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(t) => Some(SecretString::from(t.trim().to_owned())),
-            Err(e) => {
-                eprintln!("psd render: cannot read {}: {e}", path.display());
+        Some(path) => {
+            let mut text = String::new();
+            let read = if path.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut text)
+            } else {
+                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+            };
+            if let Err(e) = read {
+                let what = if path.as_os_str() == "-" {
+                    "standard input".to_owned()
+                } else {
+                    path.display().to_string()
+                };
+                eprintln!("psd render: cannot read the Cloudflare token from {what}: {e}");
                 return ExitCode::from(2);
             }
-        },
+            let token = text.trim().to_owned();
+            if token.is_empty() {
+                eprintln!(
+                    "psd render: --cloudflare-token-file {} is empty; put the API token there \
+                     (Cloudflare dashboard, My Profile, API Tokens, Zone DNS edit)",
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+            Some(SecretString::from(token))
+        }
         None => std::env::var("CLOUDFLARE_API_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty())
@@ -68,7 +93,27 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         Mode::Write
     };
-    let mut opts = RenderOptions::new(args.root, mode);
+    let root = match args.root {
+        Some(r) => r,
+        None => {
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            match psd_render::find_repo_root(Path::new("."), home.as_deref()) {
+                Some(found) => {
+                    if std::env::current_dir().is_ok_and(|cwd| cwd != found.path) {
+                        eprintln!(
+                            "psd render: rendering the repository at {} (it holds {}); pass \
+                             --root DIR to choose another",
+                            found.path.display(),
+                            found.marker
+                        );
+                    }
+                    found.path
+                }
+                None => PathBuf::from("."),
+            }
+        }
+    };
+    let mut opts = RenderOptions::new(root, mode);
     opts.config_path = args.config;
     opts.cloudflare_token = token;
     opts.allow_destructive = args.allow_destructive;
