@@ -18,7 +18,7 @@ moving flux.root, disabling a service. Renders of one repository take turns (a l
 repository folder).
 
 Exit codes: 0 ok (also when only the Cloudflare token is missing), \
-1 drift found by --check, 2 usage or input error, or a refused render."
+1 drift found by --check (or, with --require-key, an encrypted file no key opens), 2 usage or input error, or a refused render."
 )]
 pub struct Args {
     /// The cluster description [default: psd.yaml in the repository root if present, else the
@@ -37,6 +37,10 @@ pub struct Args {
     /// Write nothing; exit 1 with a summary if the tree on disk differs (for CI).
     #[arg(long, conflicts_with = "dry_run")]
     check: bool,
+    /// With --check: exit 1 when an encrypted file could not be opened (no age private key),
+    /// instead of checking only what can be seen without the key.
+    #[arg(long, requires = "check")]
+    require_key: bool,
     /// Write nothing; print the files a render would write.
     #[arg(long)]
     dry_run: bool,
@@ -145,45 +149,18 @@ pub fn run(args: Args) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Mode::Check => {
-            let drift: Vec<_> = report
-                .changes
-                .iter()
-                .filter(|c| {
-                    matches!(
-                        c.kind,
-                        ChangeKind::Created | ChangeKind::Updated | ChangeKind::Removed
-                    )
-                })
-                .collect();
-            if drift.is_empty() {
-                eprintln!(
-                    "psd render --check: no drift ({} files)",
-                    report.changes.len()
-                );
-                ExitCode::SUCCESS
-            } else {
-                println!(
-                    "psd render --check: {} file(s) differ from the rendered tree:",
-                    drift.len()
-                );
-                for c in drift {
-                    let what = match c.kind {
-                        ChangeKind::Created => "missing",
-                        ChangeKind::Removed => "no longer configured",
-                        _ => "differs",
-                    };
-                    println!("  {what:<20} {}", c.path);
-                }
-                println!("run `psd render` to update it");
-                ExitCode::from(1)
-            }
-        }
+        Mode::Check => check_outcome(&report, args.require_key),
         Mode::Write => {
             let mut written = 0;
             for c in &report.changes {
-                if !matches!(c.kind, ChangeKind::Unchanged | ChangeKind::Unchecked) {
+                if !matches!(
+                    c.kind,
+                    ChangeKind::Unchanged | ChangeKind::Unchecked | ChangeKind::Outdated
+                ) {
                     println!("{:<9} {}", c.kind, c.path);
+                    for reason in report.reasons.get(&c.path).into_iter().flatten() {
+                        println!("          {reason}");
+                    }
                     written += 1;
                 }
             }
@@ -194,4 +171,71 @@ pub fn run(args: Args) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// The summary and exit code of `--check`.
+fn check_outcome(report: &psd_render::Report, require_key: bool) -> ExitCode {
+    let unopened: Vec<&str> = report.unchecked().collect();
+    let drift: Vec<_> = report
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ChangeKind::Created
+                    | ChangeKind::Updated
+                    | ChangeKind::Removed
+                    | ChangeKind::Outdated
+            )
+        })
+        .collect();
+    if !drift.is_empty() {
+        println!(
+            "psd render --check: {} file(s) differ from the rendered tree:",
+            drift.len()
+        );
+        for c in &drift {
+            let what = match c.kind {
+                ChangeKind::Created => "missing",
+                ChangeKind::Removed => "no longer configured",
+                ChangeKind::Outdated => "differs (no key)",
+                _ => "differs",
+            };
+            println!("  {what:<20} {}", c.path);
+            for reason in report.reasons.get(&c.path).into_iter().flatten() {
+                println!("  {:<20}   {reason}", "");
+            }
+        }
+        if drift.iter().any(|c| c.kind == ChangeKind::Outdated) {
+            println!("run `psd render` with the age private key (SOPS_AGE_KEY_FILE) to update it");
+        } else {
+            println!("run `psd render` to update it");
+        }
+        return ExitCode::from(1);
+    }
+    if unopened.is_empty() {
+        eprintln!(
+            "psd render --check: no drift ({} files)",
+            report.changes.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if require_key {
+        println!(
+            "psd render --check --require-key: no age private key opened {} encrypted file(s), \
+             so their values and MACs were not checked: {}",
+            unopened.len(),
+            unopened.join(", ")
+        );
+        println!("set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) to the cluster's key file");
+        return ExitCode::from(1);
+    }
+    eprintln!(
+        "psd render --check: no drift in what could be checked ({} files); the values and MACs \
+         of {} encrypted file(s) were not checked (no age private key; --require-key makes \
+         that a failure)",
+        report.changes.len(),
+        unopened.len()
+    );
+    ExitCode::SUCCESS
 }

@@ -32,6 +32,7 @@ pub mod components;
 mod error;
 mod file_list;
 mod guard;
+mod keyless;
 mod keys;
 pub mod layout;
 pub mod manifests;

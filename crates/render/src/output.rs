@@ -12,6 +12,7 @@ use crate::codec;
 use crate::error::RenderError;
 use crate::file_list::{self, FILE_LIST, Ownership, read_record};
 use crate::guard::{self, ConfigSource};
+use crate::keyless;
 use crate::keys;
 use crate::layout::{self, FileContent, FluxSystem};
 use crate::write::{
@@ -86,8 +87,13 @@ pub enum ChangeKind {
     Updated,
     /// Same bytes as before (or an encrypted file whose decrypted content is the same).
     Unchanged,
-    /// An encrypted file kept as it is without checking its content (no private key).
+    /// An encrypted file kept as it is: no private key opens it, and what can be checked
+    /// without one matches (see [`Report::reasons`] otherwise).
     Unchecked,
+    /// An encrypted file no private key opens that differs from what a render writes (its
+    /// recipients, metadata or key names: [`Report::reasons`] says how). Kept as it is: only a
+    /// render with the key can update it.
+    Outdated,
     /// A file psd wrote earlier that the configuration no longer asks for.
     Removed,
 }
@@ -99,6 +105,7 @@ impl fmt::Display for ChangeKind {
             ChangeKind::Updated => "updated",
             ChangeKind::Unchanged => "unchanged",
             ChangeKind::Unchecked => "unchecked",
+            ChangeKind::Outdated => "outdated",
             ChangeKind::Removed => "removed",
         })
     }
@@ -122,6 +129,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Things psd did besides the tree (created `age.key`, `.sops.yaml`, …).
     pub notes: Vec<String>,
+    /// Why a file differs, where the render can say (an encrypted file's recipients, or what
+    /// can be seen in it without its private key), by path.
+    pub reasons: BTreeMap<String, Vec<String>>,
 }
 
 impl Report {
@@ -130,16 +140,19 @@ impl Report {
         self.changes.iter().any(|c| {
             matches!(
                 c.kind,
-                ChangeKind::Created | ChangeKind::Updated | ChangeKind::Removed
+                ChangeKind::Created
+                    | ChangeKind::Updated
+                    | ChangeKind::Removed
+                    | ChangeKind::Outdated
             )
         })
     }
 
-    /// Encrypted files that could not be checked.
+    /// Encrypted files no private key opened (their values were not checked).
     pub fn unchecked(&self) -> impl Iterator<Item = &str> {
         self.changes
             .iter()
-            .filter(|c| c.kind == ChangeKind::Unchecked)
+            .filter(|c| matches!(c.kind, ChangeKind::Unchecked | ChangeKind::Outdated))
             .map(|c| c.path.as_str())
     }
 }
@@ -244,6 +257,16 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     // Recipients (only needed when something must be encrypted, or to create .sops.yaml).
     let recipients = keys::resolve(root, &cfg, opts.mode, needs_encryption, &mut report)?;
 
+    // What a render would write where a file is kept unopened: its visible parts are compared.
+    let shapes = if planned
+        .iter()
+        .any(|f| matches!(f.content, FileContent::KeepExisting))
+    {
+        secret_shapes(&cfg, &components, flux_system)?
+    } else {
+        BTreeMap::new()
+    };
+
     // Final bytes of every file, in memory.
     let mut files: BTreeMap<String, (Vec<u8>, bool)> = BTreeMap::new(); // path → (bytes, unchecked)
     for f in &planned {
@@ -257,11 +280,22 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
                             reason: "vanished during the render".into(),
                         }
                     })?;
+                    let problems =
+                        keyless::problems(&e.bytes, shapes.get(&f.path), recipients.as_deref());
+                    if !problems.is_empty() {
+                        report.reasons.insert(f.path.clone(), problems);
+                    }
                     (e.bytes.clone(), true)
                 }
                 FileContent::Secret(secret) => {
                     let mut tree = codec::secret_to_tree(secret);
                     let existing = resolved.existing.get(&f.path);
+                    if let (Some(e), Some(rs)) = (existing, recipients.as_deref()) {
+                        let problems = keyless::recipient_problems(&e.recipients, rs);
+                        if !problems.is_empty() {
+                            report.reasons.insert(f.path.clone(), problems);
+                        }
+                    }
                     let out = if unchanged_secret(&tree, existing, recipients.as_deref()) {
                         existing.map(|e| e.bytes.clone()).unwrap_or_default()
                     } else if opts.mode == Mode::Write {
@@ -289,13 +323,15 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         opts.allow_destructive,
     )?);
     // Check and dry-run do not encrypt: a Secret they would re-encrypt keeps its recorded hash
-    // (the new one is unknown), so the record alone never shows as drift.
+    // (the new one is unknown), so the record alone never shows as drift. Nor does a Secret
+    // changed with sops since (`sops set`, `sops updatekeys`): the hashes of Secrets are not
+    // used for ownership (they are merged), and the file itself is what is compared.
     let record = file_list::format(
         &guard::identity(&cfg),
         files.iter().map(|(p, (b, _))| {
             let recorded = previous.files.get(p).cloned().flatten();
             let hash = match recorded {
-                Some(h) if opts.mode != Mode::Write && b.as_slice() == WOULD_REENCRYPT => h,
+                Some(h) if opts.mode != Mode::Write && p.ends_with(".enc.yaml") => h,
                 _ => file_list::sha256_hex(b),
             };
             (p, hash)
@@ -335,7 +371,9 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         let kind = match &on_disk {
             None => ChangeKind::Created,
             Some(b) if b == bytes => {
-                if *unchecked {
+                if *unchecked && report.reasons.contains_key(path) {
+                    ChangeKind::Outdated
+                } else if *unchecked {
                     ChangeKind::Unchecked
                 } else {
                     ChangeKind::Unchanged
@@ -440,11 +478,53 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     if !unchecked.is_empty() {
         let list = unchecked.join(", ");
         report.warnings.push(format!(
-            "no age private key opened these encrypted files, so they were kept as they are \
-             without checking their content: {list} (set SOPS_AGE_KEY_FILE to check them)"
+            "no age private key opened {} encrypted file(s), so they were kept as they are: \
+             {list}. Checked without the key: {}. Not checked: {} (set SOPS_AGE_KEY_FILE to \
+             check them)",
+            unchecked.len(),
+            keyless::CHECKED,
+            keyless::NOT_CHECKED,
+        ));
+    }
+    let outdated: Vec<&str> = report
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Outdated)
+        .map(|c| c.path.as_str())
+        .collect();
+    if !outdated.is_empty() && opts.mode == Mode::Write {
+        report.warnings.push(format!(
+            "{} differ(s) from what psd writes, and only a render with the age private key can \
+             update it: {}",
+            outdated.join(", "),
+            outdated
+                .iter()
+                .flat_map(|p| report.reasons[*p].iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
     Ok(report)
+}
+
+/// The Secret a render would write at each path, with throwaway values: what a file no key
+/// opens is compared with (names, types, labels, key names; never values).
+fn secret_shapes(
+    cfg: &ClusterConfig,
+    components: &[crate::component::Component],
+    flux_system: FluxSystem,
+) -> Result<BTreeMap<String, psd_model::SecretManifest>, RenderError> {
+    let placeholder = SecretString::from("shape-only-placeholder".to_owned());
+    let mut values = secrets::SecretValues::generate(cfg, Some(&placeholder))?;
+    let planned = layout::plan(cfg, components, &values.contents, flux_system)?;
+    values.contents.clear();
+    Ok(planned
+        .into_iter()
+        .filter_map(|f| match f.content {
+            FileContent::Secret(s) => Some((f.path, s)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The bytes check and dry-run put in place of a Secret they would re-encrypt.
