@@ -10,7 +10,7 @@ use std::path::Path;
 
 use psd_model::SecretManifest;
 use psd_model::cluster::ClusterConfig;
-use psd_model::secrecy::SecretString;
+use psd_model::secrecy::{ExposeSecret, SecretString};
 use psd_sops::keysource::Identities;
 use psd_sops::tree::Tree;
 
