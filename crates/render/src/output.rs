@@ -100,7 +100,8 @@ pub enum ChangeKind {
 
 impl fmt::Display for ChangeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that `{:<9}` lines the paths up in psd render's output.
+        f.pad(match self {
             ChangeKind::Created => "created",
             ChangeKind::Updated => "updated",
             ChangeKind::Unchanged => "unchanged",
