@@ -381,11 +381,11 @@ proptest! {
         let mut file = codec::secret_to_tree(&s);
         let top = &mut file.branches[0];
         for item in top.iter_mut() {
-            if item.key.name() == Some("stringData") {
-                if let Value::Map(m) = &mut item.value {
-                    for (k, v) in &extra {
-                        m.push(Item::new(k.clone(), Value::Str(v.clone())));
-                    }
+            if item.key.name() == Some("stringData")
+                && let Value::Map(m) = &mut item.value
+            {
+                for (k, v) in &extra {
+                    m.push(Item::new(k.clone(), Value::Str(v.clone())));
                 }
             }
             if let (Some("metadata"), Some(l), Value::Map(m)) =
