@@ -72,6 +72,18 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// A value read from the file (never a secret one), in backquotes, cut to its first 40
+/// characters when it is longer than 60, so that an error never echoes a huge value back.
+fn quoted(v: &str) -> String {
+    let n = v.chars().count();
+    if n <= 60 {
+        format!("`{v}`")
+    } else {
+        let head: String = v.chars().take(40).collect();
+        format!("`{head}…` ({n} characters)")
+    }
+}
+
 /// A `data` value decoded (standard base64, UTF-8), or `None` if it is not text.
 fn decode(v: &str) -> Option<SecretString> {
     let bytes = Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(v).ok()?);
@@ -102,7 +114,7 @@ impl<'t> FileSecret<'t> {
             match get(top, field) {
                 Some(Value::Str(s)) if s == want => {}
                 Some(Value::Str(s)) => {
-                    return Err(format!("its {field} is `{s}`, not `{want}`"));
+                    return Err(format!("its {field} is {}, not `{want}`", quoted(s)));
                 }
                 Some(v) => return Err(format!("its {field} is {}, not `{want}`", kind_of(v))),
                 None => return Err(format!("it has no {field} (a Secret has `{want}`)")),
@@ -136,7 +148,7 @@ impl<'t> FileSecret<'t> {
     pub fn identity_problem(&self, secret: &SecretManifest, path: &str) -> Option<String> {
         let meta = map_of(get(self.top, "metadata"));
         let field = |key: &str| meta.and_then(|m| str_of(get(m, key)));
-        let shown = |v: Option<&str>| v.map_or_else(|| "missing".to_owned(), |s| format!("`{s}`"));
+        let shown = |v: Option<&str>| v.map_or_else(|| "missing".to_owned(), quoted);
         let name = field("name");
         let namespace = field("namespace");
         if name != Some(secret.name()) || namespace != Some(secret.namespace()) {

@@ -238,6 +238,14 @@ fn shapes_psd_cannot_render_again_are_refused_with_the_reason() {
             "data.x is a boolean",
         ),
     ];
+    let huge = format!("apiVersion: {}\nkind: Secret\n", "v".repeat(70));
+    let err = FileSecret::parse(&tree(&huge), PATH)
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("`vvvv") && err.contains("(70 characters)") && err.len() < 200,
+        "{err}"
+    );
     for (yaml, want) in cases {
         let t = tree(yaml);
         let err = FileSecret::parse(&t, PATH).err().unwrap_or_default();
@@ -286,6 +294,14 @@ fn a_changed_name_namespace_or_type_is_refused() {
     ))
     .unwrap();
     assert!(p.contains("metadata.namespace `other`"), "{p}");
+    // A huge value is cut, not echoed back.
+    let huge = "n".repeat(100_000);
+    let p = problem(with(&huge, "database", "type: kubernetes.io/basic-auth\n")).unwrap();
+    assert!(
+        p.contains("(100000 characters)") && p.len() < 1000,
+        "{}",
+        p.len()
+    );
     // No `type` means Opaque.
     let p = problem(with("db-credentials", "database", "")).unwrap();
     assert!(p.contains("its type is `Opaque`"), "{p}");
