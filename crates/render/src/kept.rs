@@ -14,6 +14,8 @@
 //!   stays there while psd's value is the same; when psd changes that value (a rotation, a value
 //!   that follows `psd.yaml`), the new value goes to `stringData` and the `data` entry goes, so
 //!   the file never holds two values for one key;
+//!   A `data` entry that is not base64 of UTF-8 text is never removed (psd cannot tell what it
+//!   holds); psd's value goes to `stringData`, which wins, and the caller warns;
 //! - a key in both `stringData` and `data`: `stringData` wins, as it does when Kubernetes
 //!   applies the Secret; the `data` entry is left alone.
 //!
@@ -240,6 +242,16 @@ impl<'t> FileSecret<'t> {
             .collect()
     }
 
+    /// Whether `key` is in `data` only, as something other than base64 of UTF-8 text.
+    pub fn unreadable_data(&self, key: &str) -> bool {
+        self.section("stringData")
+            .is_none_or(|m| get(m, key).is_none())
+            && self
+                .section("data")
+                .and_then(|m| str_of(get(m, key)))
+                .is_some_and(|d| decode(d).is_none())
+    }
+
     /// The value of label `key`, if the file has it as a string.
     pub fn label(&self, key: &str) -> Option<&'t str> {
         map_of(get(self.top, "metadata"))
@@ -347,12 +359,14 @@ pub(crate) fn merge(secret: &SecretManifest, file: Option<&FileSecret<'_>>) -> T
             (Some(old), Some(_)) if old != v => {
                 leaves_data.insert(k);
             }
-            (None, Some(d)) => {
-                if decode(d).is_some_and(|d| d.expose_secret() == v) {
-                    continue; // stays in `data`
+            (None, Some(d)) => match decode(d) {
+                Some(d) if d.expose_secret() == v => continue, // stays in `data`
+                Some(_) => {
+                    leaves_data.insert(k);
                 }
-                leaves_data.insert(k);
-            }
+                // Not text psd can read: it stays (stringData wins; the caller warns).
+                None => {}
+            },
             _ => {}
         }
         string_data.push(Item::new(k, Value::Str(v.to_owned())));

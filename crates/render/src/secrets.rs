@@ -500,6 +500,14 @@ fn compare_with_file(
         ));
     }
     for (key, value) in s.string_data() {
+        if f.unreadable_data(key) {
+            r.warnings.push(format!(
+                "{path}: data.{key} is not base64 of UTF-8 text, so psd wrote its own `{key}` \
+                 to stringData, which Kubernetes applies instead. Check the value there and \
+                 remove the data entry (sops unset {path} '[\"data\"][\"{key}\"]')"
+            ));
+            continue;
+        }
         let Some(old) = f.value(key) else { continue };
         if old.expose_secret() == value.expose_secret() {
             continue;

@@ -182,6 +182,28 @@ data:
 }
 
 #[test]
+fn a_data_entry_psd_cannot_read_is_never_removed() {
+    // `username` in `data` as base64 of bytes that are not UTF-8.
+    let file = "\
+apiVersion: v1
+kind: Secret
+metadata:
+    name: db-credentials
+    namespace: database
+type: kubernetes.io/basic-auth
+data:
+    username: //79
+";
+    let t = tree(file);
+    let f = FileSecret::parse(&t, PATH).unwrap();
+    assert!(f.unreadable_data("username"));
+    assert!(!f.unreadable_data("password"));
+    let out = merged(&psd_secret(), file);
+    assert!(out.contains("data:\n    username: //79\n"), "{out}");
+    assert!(out.contains("stringData:\n    username: app\n"), "{out}");
+}
+
+#[test]
 fn string_data_wins_over_data_as_in_kubernetes() {
     let file = "\
 apiVersion: v1
