@@ -12,7 +12,9 @@ use psd_render::{ChangeKind, Mode, RenderOptions};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "psd writes only files it owns: those listed in <root>/.psd-files and unchanged \
-since it wrote them, or new ones (encrypted Secrets are merged, never a conflict). It refuses, \
+since it wrote them, or new ones (encrypted Secrets are merged, never a conflict: what you add \
+to them with sops set is kept, a credential you change there keeps your value, and --rotate \
+makes a new one). It refuses, \
 unless --allow-destructive, changes that make Flux delete things: renaming flux.cluster_name, \
 moving flux.root, disabling a service. Renders of one repository take turns (a lock on the \
 repository folder).
@@ -53,6 +55,11 @@ pub struct Args {
     /// overwritten (or removed) and listed in .psd-files.
     #[arg(long)]
     force: bool,
+    /// Generate a new value for one credential, e.g. postgresql.password, redis.password,
+    /// authentik.secret-key (repeatable; an unknown name lists the valid ones). Every other
+    /// value stays; Secrets that copy it get the new value too. Needs the private key.
+    #[arg(long, value_name = "SERVICE.KEY", conflicts_with = "check")]
+    rotate: Vec<String>,
 }
 
 /// Runs `psd render`.
@@ -122,6 +129,7 @@ pub fn run(args: Args) -> ExitCode {
     opts.cloudflare_token = token;
     opts.allow_destructive = args.allow_destructive;
     opts.force = args.force;
+    opts.rotate = args.rotate;
     opts.on_wait = Some(|root| {
         eprintln!(
             "psd render: waiting for another psd render in {} to finish",

@@ -149,3 +149,57 @@ fn help_documents_force() {
         "{help}"
     );
 }
+
+#[test]
+fn rotate_names_one_credential_and_an_unknown_name_exits_2_listing_the_valid_ones() {
+    let home = tempfile::tempdir().unwrap();
+    let repo = new_repo();
+    let out = psd_render(repo.path(), home.path(), &[]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let before = std::fs::read(repo.path().join("gitops/databases/redis/secret.enc.yaml")).unwrap();
+
+    let out = psd_render(repo.path(), home.path(), &["--rotate", "valkey.password"])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("`valkey.password`")
+            && all.contains("postgresql.password")
+            && all.contains("redis.password")
+            && all.contains("authentik.secret-key"),
+        "{all}"
+    );
+
+    // With --check: refused by the argument parser, also exit 2.
+    let out = psd_render(
+        repo.path(),
+        home.path(),
+        &["--check", "--rotate", "redis.password"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(repo.path().join("gitops/databases/redis/secret.enc.yaml")).unwrap(),
+        before
+    );
+
+    let out = psd_render(repo.path(), home.path(), &["--rotate", "redis.password"])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("rotated redis.password") && all.contains("rollout restart"),
+        "{all}"
+    );
+    assert!(
+        all.contains("updated   gitops/databases/redis/secret.enc.yaml"),
+        "{all}"
+    );
+    assert_ne!(
+        std::fs::read(repo.path().join("gitops/databases/redis/secret.enc.yaml")).unwrap(),
+        before
+    );
+}

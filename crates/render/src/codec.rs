@@ -5,7 +5,7 @@
 //! encryption, and nothing in this module writes files.
 
 use psd_model::SecretManifest;
-use psd_model::secrecy::{ExposeSecret, SecretString};
+use psd_model::secrecy::ExposeSecret;
 use psd_sops::Format;
 use psd_sops::api::{self, DecryptOptions, EncryptOptions};
 use psd_sops::keysource::Identities;
@@ -59,30 +59,6 @@ pub fn wipe(tree: &mut Tree) {
             wipe_value(&mut item.value);
         }
     }
-}
-
-/// The `stringData` entries of a decrypted Secret tree, as secrets, in file order.
-/// `None` if the tree is not a single Secret document with string `stringData` values.
-pub fn string_data(tree: &Tree) -> Option<Vec<(String, SecretString)>> {
-    let [branch] = tree.branches.as_slice() else {
-        return None;
-    };
-    let kind = branch.iter().find(|i| i.key.name() == Some("kind"))?;
-    if kind.value != Value::Str("Secret".into()) {
-        return None;
-    }
-    let data = branch.iter().find(|i| i.key.name() == Some("stringData"))?;
-    let Value::Map(items) = &data.value else {
-        return None;
-    };
-    let mut out = Vec::new();
-    for item in items {
-        let (Some(k), Value::Str(v)) = (item.key.name(), &item.value) else {
-            return None;
-        };
-        out.push((k.to_owned(), SecretString::from(v.clone())));
-    }
-    Some(out)
 }
 
 /// Why an existing file could not be decrypted.

@@ -53,7 +53,8 @@ pub struct Stage {
     pub health_check_exprs: Vec<Value>,
 }
 
-/// Values an existing (decrypted) Secret file holds: `stringData` in file order.
+/// Values an existing (decrypted) Secret file holds: `stringData` in file order, then the
+/// `data` entries (base64-decoded) under keys `stringData` does not have.
 pub type Data = [(String, SecretString)];
 
 /// What a Secret's builder gets.
@@ -83,13 +84,57 @@ pub enum Built {
 /// Builds one Secret from its inputs.
 pub type BuildSecret = Arc<dyn Fn(&SecretInputs<'_>) -> Result<Built, RenderError> + Send + Sync>;
 
+/// A value of a Secret that psd generates or the user supplies, by the name `psd render
+/// --rotate` knows it under.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    /// `<service>.<name>`, e.g. `postgresql.password`.
+    pub name: String,
+    /// Its key in the Secret's `stringData`.
+    pub key: String,
+    /// Whether psd can give it a new value.
+    pub rotation: Rotation,
+}
+
+/// What rotating a [`Credential`] means.
+#[derive(Clone, Debug)]
+pub enum Rotation {
+    /// psd generates a new value; `then` tells the user what the running service needs
+    /// afterwards (one or two sentences).
+    Generate {
+        /// What to do once the new value is committed.
+        then: String,
+    },
+    /// psd cannot (or should not) pick a new value; the message says what to do instead.
+    Refused(String),
+}
+
+/// A value a Secret copies from another Secret (the two must always be equal).
+#[derive(Clone, Debug)]
+pub struct CopiedValue {
+    /// Its key in this Secret.
+    pub key: String,
+    /// The slot it is copied from.
+    pub from_slot: String,
+    /// The key in that slot's Secret.
+    pub from_key: String,
+}
+
 /// One encrypted Secret file of a component.
+///
+/// Every `stringData` key the Secret holds is exactly one of: a [`Credential`] (generated or
+/// supplied, kept from the existing file), a [`CopiedValue`], or a value derived from the
+/// cluster description (`username`, e-mail addresses), which follows `psd.yaml`.
 #[derive(Clone)]
 pub struct SecretSlot {
     /// Stable id, unique in the tree (other slots name it in [`SecretSlot::after`]).
     pub id: String,
     /// Slots whose values this one copies (e.g. a password two Secrets share).
     pub after: Vec<String>,
+    /// The generated or user-supplied values, by their rotation names.
+    pub credentials: Vec<Credential>,
+    /// The values copied from other slots' Secrets.
+    pub copies: Vec<CopiedValue>,
     /// Paths, relative to the tree root, of files of an earlier stack whose values this Secret
     /// takes over when its own file does not exist yet (same keys).
     pub legacy_paths: Vec<String>,
@@ -109,6 +154,8 @@ impl SecretSlot {
         Self {
             id: id.into(),
             after: Vec::new(),
+            credentials: Vec::new(),
+            copies: Vec::new(),
             legacy_paths: Vec::new(),
             user_supplied: false,
             build: Arc::new(build),
@@ -133,8 +180,69 @@ impl SecretSlot {
     /// This slot copies values of slot `id`, which is decided first.
     #[must_use]
     pub fn after(mut self, id: impl Into<String>) -> Self {
-        self.after.push(id.into());
+        let id = id.into();
+        if !self.after.contains(&id) {
+            self.after.push(id);
+        }
         self
+    }
+
+    /// `key` is generated; `psd render --rotate <name>` gives it a new value, after which
+    /// the running service needs what `then` says.
+    #[must_use]
+    pub fn rotatable(
+        mut self,
+        name: impl Into<String>,
+        key: impl Into<String>,
+        then: impl Into<String>,
+    ) -> Self {
+        self.credentials.push(Credential {
+            name: name.into(),
+            key: key.into(),
+            rotation: Rotation::Generate { then: then.into() },
+        });
+        self
+    }
+
+    /// `key` is a credential psd does not rotate; `why` says what to do instead.
+    #[must_use]
+    pub fn not_rotatable(
+        mut self,
+        name: impl Into<String>,
+        key: impl Into<String>,
+        why: impl Into<String>,
+    ) -> Self {
+        self.credentials.push(Credential {
+            name: name.into(),
+            key: key.into(),
+            rotation: Rotation::Refused(why.into()),
+        });
+        self
+    }
+
+    /// `key` always holds the value of `from_key` in slot `from_slot`'s Secret (decided
+    /// first, see [`SecretSlot::after`]). The builder does the copying; this declares it, so a
+    /// rotation of the source reaches the copy and a copy that disagrees is reported.
+    #[must_use]
+    pub fn copying(
+        mut self,
+        key: impl Into<String>,
+        from_slot: impl Into<String>,
+        from_key: impl Into<String>,
+    ) -> Self {
+        let from_slot = from_slot.into();
+        self = self.after(from_slot.clone());
+        self.copies.push(CopiedValue {
+            key: key.into(),
+            from_slot,
+            from_key: from_key.into(),
+        });
+        self
+    }
+
+    /// The credential stored under `key`, if `key` is one.
+    pub fn credential(&self, key: &str) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.key == key)
     }
 }
 
@@ -143,6 +251,8 @@ impl fmt::Debug for SecretSlot {
         f.debug_struct("SecretSlot")
             .field("id", &self.id)
             .field("after", &self.after)
+            .field("credentials", &self.credentials)
+            .field("copies", &self.copies)
             .field("legacy_paths", &self.legacy_paths)
             .field("user_supplied", &self.user_supplied)
             .finish_non_exhaustive()
@@ -263,6 +373,10 @@ pub fn need<'a>(data: &'a Data, key: &str, path: &str) -> Result<&'a SecretStrin
         .map(|(_, v)| v)
         .ok_or_else(|| RenderError::ExistingSecret {
             path: path.into(),
-            reason: format!("it has no `{key}` entry (delete the file to generate new values)"),
+            reason: format!(
+                "it has no `{key}` entry in stringData or data. Put the value back (sops set \
+                 {path} '[\"stringData\"][\"{key}\"]' '\"VALUE\"'), or, if it is one psd \
+                 generates, render with --rotate to give it a new one"
+            ),
         })
 }

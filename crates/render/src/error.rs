@@ -231,6 +231,79 @@ pub enum RenderError {
     /// A path recorded in the previous render's file list points outside the tree.
     #[error("refusing to remove {0}: outside the rendered tree")]
     UnsafePath(PathBuf),
+    /// A Secret that copies a value from another Secret holds a different value than that
+    /// Secret: psd does not pick one of them.
+    #[error(
+        "{}: `{key}` differs from `{source_key}` in {}, which it must equal (one password in \
+         two Secrets: the service logs in with one, the database checks the other). psd does \
+         not pick one for you: set the same value in both files with sops set{}",
+        path.display(),
+        source_path.display(),
+        match rotate {
+            Some(name) => format!(", or give both a new one with psd render --rotate {name}"),
+            None => String::new(),
+        }
+    )]
+    CopyMismatch {
+        /// The Secret file holding the copy.
+        path: PathBuf,
+        /// The copy's key.
+        key: String,
+        /// The Secret file the value comes from.
+        source_path: PathBuf,
+        /// The key there.
+        source_key: String,
+        /// The name `--rotate` knows the source value under, if it is rotatable.
+        rotate: Option<String>,
+    },
+    /// `--rotate` cannot be done.
+    #[error(transparent)]
+    Rotate(#[from] RotateError),
+}
+
+/// Why a `--rotate` request cannot be done. Nothing has been written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// No credential of the rendered services has this name.
+    #[error(
+        "there is no credential `{name}` to rotate. The names are: {}",
+        if valid.is_empty() { "none (no service with generated credentials is enabled)".to_owned() } else { valid.join(", ") }
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names that can be rotated.
+        valid: Vec<String>,
+    },
+    /// psd does not generate this value.
+    #[error("`{name}` is not rotated by psd: {reason}")]
+    NotRotatable {
+        /// The name asked for.
+        name: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// No private key opens a Secret whose value would change, so its other values could not
+    /// be kept.
+    #[error(
+        "cannot rotate `{name}`: no age private key opened {}, so psd cannot keep its other \
+         values. Set SOPS_AGE_KEY_FILE to the key file that opens it (or SOPS_AGE_KEY to the \
+         key) and render again",
+        path.display()
+    )]
+    NoKey {
+        /// The name asked for.
+        name: String,
+        /// The Secret file that could not be opened.
+        path: PathBuf,
+    },
+    /// `--rotate` together with `--check`.
+    #[error(
+        "--rotate changes credentials and --check only compares the tree: render with --rotate \
+         (add --dry-run to see which files it would change)"
+    )]
+    InCheck,
 }
 
 impl RenderError {

@@ -14,7 +14,9 @@
 //! [`RenderOptions::allow_destructive`] is set (see `docs/LAYOUT.md`).
 //! Re-rendering is byte-stable: plain files are deterministic, and an existing `*.enc.yaml` is
 //! kept byte for byte when its decrypted content (and recipients) would not change. Generated
-//! credentials are never regenerated: existing files are decrypted and their values reused.
+//! credentials are never regenerated: existing files are decrypted and their values reused, and
+//! whatever a user added to a Secret (keys, labels, annotations, `data:` entries) or changed in
+//! it is kept. Only [`RenderOptions::rotate`] gives a credential a new value.
 //!
 //! ```no_run
 //! use psd_render::{Mode, RenderOptions, render};
@@ -32,6 +34,7 @@ pub mod components;
 mod error;
 mod file_list;
 mod guard;
+mod kept;
 mod keyless;
 mod keys;
 pub mod layout;
@@ -45,7 +48,7 @@ pub mod yaml;
 #[cfg(test)]
 mod tests;
 
-pub use error::RenderError;
+pub use error::{RenderError, RotateError};
 pub use file_list::FILE_LIST;
 pub use output::{Change, ChangeKind, Mode, RenderOptions, Report, load_config, render, sops_yaml};
 pub use repo_root::{ROOT_MARKERS, RepoRoot, find_repo_root};

@@ -9,7 +9,7 @@ use psd_model::cluster::ClusterConfig;
 use psd_model::secrecy::SecretString;
 
 use crate::codec;
-use crate::error::RenderError;
+use crate::error::{RenderError, RotateError};
 use crate::file_list::{self, FILE_LIST, Ownership, read_record};
 use crate::guard::{self, ConfigSource};
 use crate::keyless;
@@ -59,6 +59,11 @@ pub struct RenderOptions {
     /// Called (with the repository root) when another render holds the repository's lock,
     /// before this one waits for it; e.g. to tell the user. The report also notes the wait.
     pub on_wait: Option<fn(&Path)>,
+    /// Credentials to generate anew, by name (`postgresql.password`, `redis.password`, …;
+    /// an unknown name is an error listing the valid ones). Every other value is kept, and
+    /// Secrets that copy a rotated value get the new one too. Needs a private key that opens
+    /// the Secrets concerned; refused with [`Mode::Check`].
+    pub rotate: Vec<String>,
 }
 
 impl RenderOptions {
@@ -74,6 +79,7 @@ impl RenderOptions {
             allow_destructive: false,
             force: false,
             on_wait: None,
+            rotate: Vec::new(),
         }
     }
 }
@@ -100,7 +106,8 @@ pub enum ChangeKind {
 
 impl fmt::Display for ChangeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // `pad`, so that `{:<9}` lines the paths up in psd render's output.
+        f.pad(match self {
             ChangeKind::Created => "created",
             ChangeKind::Updated => "updated",
             ChangeKind::Unchanged => "unchanged",
@@ -231,6 +238,10 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     let previous = previous.unwrap_or_default();
     let flux_system = flux_system(root, &cfg)?;
     let components = components::all(&cfg)?;
+    if !opts.rotate.is_empty() && opts.mode == Mode::Check {
+        return Err(RotateError::InCheck.into());
+    }
+    let rotation = secrets::plan_rotation(&components, &opts.rotate)?;
 
     let identities = keys::identities(opts)?;
 
@@ -240,14 +251,20 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         root,
         &identities,
         opts.cloudflare_token.as_ref(),
+        &rotation,
     )?;
     report.warnings.extend(resolved.warnings.iter().cloned());
+    report.notes.extend(resolved.notes.iter().cloned());
+    for rot in &resolved.rotated {
+        report.notes.push(rotation_note(rot, opts.mode));
+    }
     let planned = layout::plan(&cfg, &components, &resolved.contents, flux_system)?;
 
     let needs_encryption = planned.iter().any(|f| match &f.content {
         FileContent::Secret(secret) => {
-            let mut tree = codec::secret_to_tree(secret);
-            let same = unchanged_secret(&tree, resolved.existing.get(&f.path), None);
+            let existing = resolved.existing.get(&f.path);
+            let mut tree = secrets::tree_for(secret, existing, &f.path);
+            let same = unchanged_secret(&tree, existing, None);
             codec::wipe(&mut tree);
             !same
         }
@@ -288,7 +305,6 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
                     (e.bytes.clone(), true)
                 }
                 FileContent::Secret(secret) => {
-                    let mut tree = codec::secret_to_tree(secret);
                     let existing = resolved.existing.get(&f.path);
                     if let (Some(e), Some(rs)) = (existing, recipients.as_deref()) {
                         let problems = keyless::recipient_problems(&e.recipients, rs);
@@ -296,6 +312,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
                             report.reasons.insert(f.path.clone(), problems);
                         }
                     }
+                    let mut tree = secrets::tree_for(secret, existing, &f.path);
                     let out = if unchanged_secret(&tree, existing, recipients.as_deref()) {
                         existing.map(|e| e.bytes.clone()).unwrap_or_default()
                     } else if opts.mode == Mode::Write {
@@ -525,6 +542,32 @@ fn secret_shapes(
             _ => None,
         })
         .collect())
+}
+
+/// What the report says about a rotated value: where it changed and what the running service
+/// needs next.
+fn rotation_note(rot: &secrets::Rotated, mode: Mode) -> String {
+    if rot.new {
+        return format!(
+            "{}: {} is new, so its values are generated anyway (nothing to rotate)",
+            rot.name, rot.path
+        );
+    }
+    let mut files = rot.path.clone();
+    if !rot.copies.is_empty() {
+        files = format!("{files} and its copy in {}", rot.copies.join(", "));
+    }
+    if mode == Mode::Write {
+        format!(
+            "rotated {} in {files}. Next: commit and push; {}",
+            rot.name, rot.then
+        )
+    } else {
+        format!(
+            "would rotate {} in {files} (nothing written). Afterwards: {}",
+            rot.name, rot.then
+        )
+    }
 }
 
 /// The bytes check and dry-run put in place of a Secret they would re-encrypt.

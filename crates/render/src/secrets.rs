@@ -10,13 +10,14 @@ use std::path::Path;
 
 use psd_model::SecretManifest;
 use psd_model::cluster::ClusterConfig;
-use psd_model::secrecy::SecretString;
+use psd_model::secrecy::{ExposeSecret, SecretString};
 use psd_sops::keysource::Identities;
 use psd_sops::tree::Tree;
 
 use crate::codec::{self, DecryptError};
-use crate::component::{Built, Component, SecretInputs, SecretSlot};
-use crate::error::RenderError;
+use crate::component::{Built, Component, Credential, Rotation, SecretInputs, SecretSlot};
+use crate::error::{RenderError, RotateError};
+use crate::kept::{self, FileSecret};
 use crate::layout::{SecretContent, path_of};
 
 /// An encrypted file found on disk.
@@ -47,6 +48,32 @@ pub(crate) struct Resolved {
     pub unchecked: Vec<String>,
     /// Things the user must know (missing Cloudflare token, …).
     pub warnings: Vec<String>,
+    /// Values psd changed in existing files besides rotations (they follow `psd.yaml`).
+    pub notes: Vec<String>,
+    /// The values `--rotate` asked for, in the order they were decided.
+    pub rotated: Vec<Rotated>,
+}
+
+/// A credential `--rotate` asked for.
+pub(crate) struct RotateRequest<'c> {
+    /// The credential.
+    pub credential: &'c Credential,
+    /// What the running service needs afterwards.
+    pub then: &'c str,
+}
+
+/// A value rotated by a render.
+pub(crate) struct Rotated {
+    /// Its `--rotate` name.
+    pub name: String,
+    /// The Secret file holding it.
+    pub path: String,
+    /// The Secret files holding copies of it (they got the new value too).
+    pub copies: Vec<String>,
+    /// What the running service needs now.
+    pub then: String,
+    /// The file did not exist before: its values are all new anyway.
+    pub new: bool,
 }
 
 /// Values for every Secret, supplied directly (tests, or callers that manage secrets
@@ -165,49 +192,164 @@ fn read_existing(
     }))
 }
 
-/// The `stringData` of a decrypted file, or an error naming the file.
-fn data_of(e: &Existing, path: &str) -> Result<Option<Vec<(String, SecretString)>>, RenderError> {
+/// The credentials `names` ask `--rotate` for, by slot id.
+///
+/// # Errors
+/// [`RotateError::Unknown`] (with every name that can be rotated) or
+/// [`RotateError::NotRotatable`].
+pub(crate) fn plan_rotation<'c>(
+    components: &'c [Component],
+    names: &[String],
+) -> Result<BTreeMap<String, Vec<RotateRequest<'c>>>, RotateError> {
+    let all: Vec<(&SecretSlot, &Credential)> = components
+        .iter()
+        .flat_map(Component::slots)
+        .flat_map(|(_, slot)| slot.credentials.iter().map(move |c| (slot, c)))
+        .collect();
+    let mut out: BTreeMap<String, Vec<RotateRequest<'c>>> = BTreeMap::new();
+    for name in names {
+        let Some(&(slot, credential)) = all.iter().find(|(_, c)| &c.name == name) else {
+            let mut valid: Vec<String> = all
+                .iter()
+                .filter(|(_, c)| matches!(c.rotation, Rotation::Generate { .. }))
+                .map(|(_, c)| c.name.clone())
+                .collect();
+            valid.sort();
+            return Err(RotateError::Unknown {
+                name: name.clone(),
+                valid,
+            });
+        };
+        let then = match &credential.rotation {
+            Rotation::Generate { then } => then.as_str(),
+            Rotation::Refused(reason) => {
+                return Err(RotateError::NotRotatable {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        };
+        let requests = out.entry(slot.id.clone()).or_default();
+        if !requests.iter().any(|r| r.credential.name == *name) {
+            requests.push(RotateRequest { credential, then });
+        }
+    }
+    Ok(out)
+}
+
+/// The tree to write for `secret` at `path`: psd's Secret over what the existing file holds
+/// (see [`crate::kept`]). Call [`codec::wipe`] when done with it.
+pub(crate) fn tree_for(secret: &SecretManifest, existing: Option<&Existing>, path: &str) -> Tree {
+    let file = existing
+        .and_then(|e| e.decrypted.as_ref())
+        .and_then(|t| FileSecret::parse(t, path).ok());
+    kept::merge(secret, file.as_ref())
+}
+
+/// The values of a decrypted file, or an error naming the file if psd cannot render it again.
+fn values_of(e: &Existing, path: &str) -> Result<Option<Vec<(String, SecretString)>>, RenderError> {
     match &e.decrypted {
         None => Ok(None),
-        Some(tree) => {
-            codec::string_data(tree)
-                .map(Some)
-                .ok_or_else(|| RenderError::ExistingSecret {
-                    path: path.into(),
-                    reason: "it is not a single Secret with stringData".into(),
-                })
-        }
+        Some(tree) => FileSecret::parse(tree, path)
+            .map(|f| Some(f.values()))
+            .map_err(|reason| RenderError::ExistingSecret {
+                path: path.into(),
+                reason,
+            }),
     }
 }
 
-/// Decides every Secret's content for a render of `components` into `repo_root`.
+/// Whether `data` holds `key`.
+fn has(data: &[(String, SecretString)], key: &str) -> bool {
+    data.iter().any(|(k, _)| k == key)
+}
+
+/// Sets `key` in `data`, appending it if it is not there.
+fn set(data: &mut Vec<(String, SecretString)>, key: &str, value: SecretString) {
+    match data.iter_mut().find(|(k, _)| k == key) {
+        Some((_, v)) => *v = value,
+        None => data.push((key.to_owned(), value)),
+    }
+}
+
+/// Decides every Secret's content for a render of `components` into `repo_root`; `rotate`
+/// (from [`plan_rotation`]) names the values to generate anew.
+#[allow(clippy::too_many_lines)] // one pass over the slots, in order; split, it reads worse
 pub(crate) fn resolve(
     cfg: &ClusterConfig,
     components: &[Component],
     repo_root: &Path,
     identities: &Identities,
     cloudflare_token: Option<&SecretString>,
+    rotate: &BTreeMap<String, Vec<RotateRequest<'_>>>,
 ) -> Result<Resolved, RenderError> {
     let mut r = Resolved {
         contents: BTreeMap::new(),
         existing: BTreeMap::new(),
         unchecked: Vec::new(),
         warnings: Vec::new(),
+        notes: Vec::new(),
+        rotated: Vec::new(),
     };
+    let slots = ordered_slots(cfg, components)?;
+    let paths: BTreeMap<&str, &str> = slots
+        .iter()
+        .map(|(path, slot)| (slot.id.as_str(), path.as_str()))
+        .collect();
+    let by_id: BTreeMap<&str, &SecretSlot> =
+        slots.iter().map(|(_, s)| (s.id.as_str(), *s)).collect();
     let mut decided: BTreeMap<String, SecretManifest> = BTreeMap::new();
-    for (path, slot) in ordered_slots(cfg, components)? {
+    // Slots whose values came from an existing file (their own or an earlier stack's).
+    let mut from_file: BTreeSet<String> = BTreeSet::new();
+    for (path, slot) in &slots {
+        let (path, slot) = (path.clone(), *slot);
+        let rotating: &[RotateRequest<'_>] =
+            rotate.get(&slot.id).map(Vec::as_slice).unwrap_or_default();
+        // The rotations (by name) of values this slot copies.
+        let copied_rotations: Vec<(&crate::component::CopiedValue, &str)> = slot
+            .copies
+            .iter()
+            .filter_map(|c| {
+                rotate.get(&c.from_slot).and_then(|rs| {
+                    rs.iter()
+                        .find(|q| q.credential.key == c.from_key)
+                        .map(|q| (c, q.credential.name.as_str()))
+                })
+            })
+            .collect();
+
         let own = read_existing(repo_root, &path, identities)?;
-        let mut data = match &own {
-            Some(e) => data_of(e, &path)?,
+        let own_unreadable = own.as_ref().is_some_and(|e| e.decrypted.is_none());
+        if own_unreadable {
+            let name = rotating
+                .first()
+                .map(|q| q.credential.name.as_str())
+                .or(copied_rotations.first().map(|(_, n)| *n));
+            if let Some(name) = name {
+                return Err(RotateError::NoKey {
+                    name: name.to_owned(),
+                    path: path.clone().into(),
+                }
+                .into());
+            }
+        }
+        let own_file = match own.as_ref().and_then(|e| e.decrypted.as_ref()) {
+            Some(tree) => Some(FileSecret::parse(tree, &path).map_err(|reason| {
+                RenderError::ExistingSecret {
+                    path: path.clone().into(),
+                    reason,
+                }
+            })?),
             None => None,
         };
+        let mut data = own_file.as_ref().map(FileSecret::values);
         if own.is_none() {
             for legacy in &slot.legacy_paths {
                 let legacy = format!("{}/{legacy}", cfg.flux.root);
                 let Some(e) = read_existing(repo_root, &legacy, identities)? else {
                     continue;
                 };
-                data = data_of(&e, &legacy)?;
+                data = values_of(&e, &legacy)?;
                 if data.is_none() {
                     r.warnings.push(format!(
                         "no age private key opened {legacy}, so {path} gets new values instead \
@@ -217,8 +359,10 @@ pub(crate) fn resolve(
                 break;
             }
         }
+        if data.is_some() {
+            from_file.insert(slot.id.clone());
+        }
         let own_exists = own.is_some();
-        let own_unreadable = own_exists && own.as_ref().is_some_and(|e| e.decrypted.is_none());
         let user_supplies_it = slot.user_supplied && cloudflare_token.is_some();
         let sources_decided = slot.after.iter().all(|a| decided.contains_key(a));
 
@@ -238,6 +382,58 @@ pub(crate) fn resolve(
                 SecretContent::Missing
             }
         } else {
+            if let Some(d) = &data {
+                // A generated value missing from the file is never silently made anew.
+                for c in &slot.credentials {
+                    let asked = rotating.iter().any(|q| q.credential.key == c.key);
+                    if matches!(c.rotation, Rotation::Generate { .. }) && !asked && !has(d, &c.key)
+                    {
+                        return Err(RenderError::ExistingSecret {
+                            path: path.clone().into(),
+                            reason: format!(
+                                "it has no `{}` entry in stringData or data. Put the value back \
+                                 (sops set {path} '[\"stringData\"][\"{}\"]' '\"VALUE\"'), or \
+                                 render with --rotate {} to generate a new one",
+                                c.key, c.key, c.name
+                            ),
+                        });
+                    }
+                }
+            }
+            if !rotating.is_empty() {
+                let new = data.is_none();
+                if let Some(d) = data.as_mut() {
+                    // The slot's own generator makes the new values, by its own rules.
+                    let inputs = SecretInputs {
+                        cfg,
+                        existing: None,
+                        cloudflare_token,
+                        decided: &decided,
+                        path: &path,
+                    };
+                    let Built::Secret(fresh) = (slot.build)(&inputs)? else {
+                        return Err(RenderError::Credential(format!(
+                            "{path}: no new value could be generated"
+                        )));
+                    };
+                    for q in rotating {
+                        let value = fresh.get(&q.credential.key).cloned().ok_or_else(|| {
+                            RenderError::Credential(format!(
+                                "{path}: the generated Secret has no `{}`",
+                                q.credential.key
+                            ))
+                        })?;
+                        set(d, &q.credential.key, value);
+                    }
+                }
+                r.rotated.extend(rotating.iter().map(|q| Rotated {
+                    name: q.credential.name.clone(),
+                    path: path.clone(),
+                    copies: Vec::new(),
+                    then: q.then.to_owned(),
+                    new,
+                }));
+            }
             let inputs = SecretInputs {
                 cfg,
                 existing: data.as_deref(),
@@ -247,6 +443,16 @@ pub(crate) fn resolve(
             };
             match (slot.build)(&inputs)? {
                 Built::Secret(s) => {
+                    if let Some(f) = &own_file {
+                        compare_with_file(
+                            &mut r, f, &s, slot, &path, rotating, &paths, &by_id, &from_file,
+                        )?;
+                    }
+                    for (_, name) in &copied_rotations {
+                        if let Some(rot) = r.rotated.iter_mut().find(|x| x.name == *name) {
+                            rot.copies.push(path.clone());
+                        }
+                    }
                     decided.insert(slot.id.clone(), s.clone());
                     SecretContent::Manifest(s)
                 }
@@ -263,4 +469,101 @@ pub(crate) fn resolve(
     }
     r.unchecked.sort();
     Ok(r)
+}
+
+/// Checks psd's Secret `s` against the file it replaces and says what changes: refuses a
+/// changed name, namespace or type and a copy that disagrees with its source; notes values
+/// and labels that follow `psd.yaml`; warns about keys in both `stringData` and `data`.
+#[allow(clippy::too_many_arguments)]
+fn compare_with_file(
+    r: &mut Resolved,
+    f: &FileSecret<'_>,
+    s: &SecretManifest,
+    slot: &SecretSlot,
+    path: &str,
+    rotating: &[RotateRequest<'_>],
+    paths: &BTreeMap<&str, &str>,
+    by_id: &BTreeMap<&str, &SecretSlot>,
+    from_file: &BTreeSet<String>,
+) -> Result<(), RenderError> {
+    if let Some(reason) = f.identity_problem(s, path) {
+        return Err(RenderError::ExistingSecret {
+            path: path.into(),
+            reason,
+        });
+    }
+    for key in f.conflicting_keys() {
+        r.warnings.push(format!(
+            "{path}: `{key}` is in both stringData and data, with different values. Kubernetes \
+             applies the one in stringData, and psd keeps that one too; remove the other (sops \
+             unset {path} '[\"data\"][\"{key}\"]')"
+        ));
+    }
+    for (key, value) in s.string_data() {
+        if f.unreadable_data(key) {
+            r.warnings.push(format!(
+                "{path}: data.{key} is not base64 of UTF-8 text, so psd wrote its own `{key}` \
+                 to stringData, which Kubernetes applies instead. Check the value there and \
+                 remove the data entry (sops unset {path} '[\"data\"][\"{key}\"]')"
+            ));
+            continue;
+        }
+        let Some(old) = f.value(key) else { continue };
+        if old.expose_secret() == value.expose_secret() {
+            continue;
+        }
+        if rotating.iter().any(|q| q.credential.key == key) {
+            continue;
+        }
+        if slot.credential(key).is_some() {
+            // Only a user-supplied value (the Cloudflare token given for this render) changes.
+            r.notes.push(format!(
+                "{path}: `{key}` now holds the value given for this render"
+            ));
+            continue;
+        }
+        if let Some(c) = slot.copies.iter().find(|c| c.key == key) {
+            let source_path = paths.get(c.from_slot.as_str()).copied().unwrap_or_default();
+            let source_rotation = by_id.get(c.from_slot.as_str()).and_then(|src| {
+                src.credential(&c.from_key)
+                    .filter(|cr| matches!(cr.rotation, Rotation::Generate { .. }))
+                    .map(|cr| cr.name.clone())
+            });
+            let source_rotated = source_rotation
+                .as_ref()
+                .is_some_and(|name| r.rotated.iter().any(|x| &x.name == name));
+            if source_rotated {
+                continue;
+            }
+            if from_file.contains(&c.from_slot) {
+                return Err(RenderError::CopyMismatch {
+                    path: path.into(),
+                    key: key.to_owned(),
+                    source_path: source_path.into(),
+                    source_key: c.from_key.clone(),
+                    rotate: source_rotation,
+                });
+            }
+            r.warnings.push(format!(
+                "{path}: `{key}` now holds the new value of `{}` in {source_path}, which was \
+                 generated because that file did not exist. The running service and its database \
+                 role get the new password once Flux applies both (see docs/SECRETS_MANAGEMENT.md, \
+                 Rotating a credential)",
+                c.from_key
+            ));
+            continue;
+        }
+        r.notes.push(format!(
+            "{path}: `{key}` follows psd.yaml (the file held another value; to keep one, set it \
+             in psd.yaml)"
+        ));
+    }
+    for (key, value) in s.labels() {
+        if f.label(key).is_some_and(|old| old != value) {
+            r.notes.push(format!(
+                "{path}: label `{key}` set back to `{value}` (psd sets this label)"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -93,7 +93,7 @@ pub fn component(cfg: &ClusterConfig) -> Component {
             File::plain("namespace.yaml", m::namespace(NAMESPACE, Prune::Allowed)),
             File::Secret {
                 name: "secret.enc.yaml".into(),
-                slot: SecretSlot::new(SLOT, credentials),
+                slot: slot(),
             },
         ]
         .into_iter()
@@ -106,6 +106,47 @@ pub fn component(cfg: &ClusterConfig) -> Component {
         ))
         .collect(),
     }
+}
+
+/// How to restart Authentik so that it reads its Secret again.
+pub const RESTART: &str =
+    "kubectl -n auth rollout restart deployment/authentik-server deployment/authentik-worker";
+
+/// `authentik-credentials` and what `--rotate` may do with each value.
+fn slot() -> SecretSlot {
+    SecretSlot::new(SLOT, credentials)
+        .rotatable(
+            "authentik.secret-key",
+            AuthentikCredentials::SECRET_KEY_KEY,
+            format!(
+                "Authentik reads it when it starts: once Flux has applied the Secret, restart it \
+                 ({RESTART}). It signs sessions, so everyone logs in again"
+            ),
+        )
+        .rotatable(
+            "authentik.postgresql-password",
+            AuthentikCredentials::POSTGRESQL_PASSWORD_KEY,
+            format!(
+                "once Flux has applied the Secrets, CloudNativePG sets the new password on the \
+                 PostgreSQL role (its Secret is labelled cnpg.io/reload), while Authentik keeps \
+                 the old one until it restarts and cannot open new database connections in \
+                 between: restart it right away ({RESTART})"
+            ),
+        )
+        .not_rotatable(
+            "authentik.bootstrap-password",
+            AuthentikCredentials::BOOTSTRAP_PASSWORD_KEY,
+            "Authentik reads it only at its very first start, so a new value would change \
+             nothing: change akadmin's password in Authentik instead (Admin interface, \
+             Directory, Users, akadmin, Set password)",
+        )
+        .not_rotatable(
+            "authentik.bootstrap-token",
+            AuthentikCredentials::BOOTSTRAP_TOKEN_KEY,
+            "Authentik reads it only at its very first start, so a new value would change \
+             nothing: delete the token in Authentik instead (Admin interface, Directory, \
+             Tokens and App passwords) and create a new one there",
+        )
 }
 
 fn credentials(i: &SecretInputs<'_>) -> Result<Built, RenderError> {

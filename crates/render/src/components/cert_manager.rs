@@ -55,7 +55,16 @@ pub fn component(cfg: &ClusterConfig) -> Component {
         ))
         .chain([File::Secret {
             name: "cloudflare-secret.enc.yaml".into(),
-            slot: SecretSlot::new(CLOUDFLARE_SLOT, cloudflare_secret).supplied_by_user(),
+            slot: SecretSlot::new(CLOUDFLARE_SLOT, cloudflare_secret)
+                .supplied_by_user()
+                .not_rotatable(
+                    "cloudflare.api-token",
+                    CloudflareConfig::API_TOKEN_KEY,
+                    "psd cannot make a Cloudflare token: create a new one in Cloudflare (My \
+                     Profile, API Tokens; Zone DNS Edit and Zone Read), render with \
+                     --cloudflare-token-file FILE (or CLOUDFLARE_API_TOKEN), then revoke the \
+                     old one",
+                ),
         }])
         .collect(),
     }

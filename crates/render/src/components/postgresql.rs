@@ -116,6 +116,13 @@ pub fn database(claim: &DatabaseClaim) -> Value {
 /// The component.
 pub fn component(cfg: &ClusterConfig, claims: &[DatabaseClaim]) -> Component {
     let owner = cfg.services.postgresql.username.clone();
+    let then = format!(
+        "once Flux has applied the Secret, CloudNativePG sets the new password on role \
+         `{owner}` (the Secret is labelled cnpg.io/reload); give it to every client that logs in \
+         as `{owner}` (kubectl -n {NAMESPACE} get secret {} -o jsonpath='{{.data.password}}' | \
+         base64 -d)",
+        PostgresRoleCredentials::APP_SECRET_NAME
+    );
     let mut files = vec![
         File::plain("namespace.yaml", m::namespace(NAMESPACE, Prune::Never)),
         File::Secret {
@@ -123,7 +130,12 @@ pub fn component(cfg: &ClusterConfig, claims: &[DatabaseClaim]) -> Component {
             slot: SecretSlot::new(APP_SLOT, move |i| app_secret(i, &owner))
                 // The Bitnami stack's Secret held the application user's password under the
                 // same key: keep it, so clients work again after pg_restore.
-                .taking_over("apps/postgresql/secret.enc.yaml"),
+                .taking_over("apps/postgresql/secret.enc.yaml")
+                .rotatable(
+                    "postgresql.password",
+                    PostgresRoleCredentials::PASSWORD_KEY,
+                    then,
+                ),
         },
     ];
     for claim in claims {
@@ -133,7 +145,11 @@ pub fn component(cfg: &ClusterConfig, claims: &[DatabaseClaim]) -> Component {
             slot: SecretSlot::new(format!("{CLUSTER}-{}", claim.client), move |i| {
                 role_secret(i, &c)
             })
-            .after(claim.password_from.0),
+            .copying(
+                PostgresRoleCredentials::PASSWORD_KEY,
+                claim.password_from.0,
+                claim.password_from.1,
+            ),
         });
     }
     files.push(File::plain("cluster.yaml", cluster(cfg, claims)));

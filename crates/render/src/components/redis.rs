@@ -77,7 +77,16 @@ pub fn component(cfg: &ClusterConfig) -> Component {
                 name: "secret.enc.yaml".into(),
                 // The Bitnami stack's Secret had the same name and key.
                 slot: SecretSlot::new(SLOT, password_secret)
-                    .taking_over("apps/redis/secret.enc.yaml"),
+                    .taking_over("apps/redis/secret.enc.yaml")
+                    .rotatable(
+                        "redis.password",
+                        RedisCredentials::PASSWORD_KEY,
+                        format!(
+                            "Valkey reads it only when its pod starts: once Flux has applied \
+                             the Secret, restart it (kubectl -n {NAMESPACE} rollout restart \
+                             deployment/{RELEASE}) and give the new password to its clients"
+                        ),
+                    ),
             },
         ]
         .into_iter()
