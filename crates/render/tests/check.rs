@@ -305,4 +305,7 @@ fn a_key_added_with_real_sops_set_is_not_drift_without_a_key() {
         "{:?}",
         report.reasons
     );
+    // With the key the added value is kept, so nothing differs either.
+    let report = run(dir.path(), Mode::Check, true);
+    assert!(!report.has_drift(), "{:?}", report.changes);
 }
