@@ -54,6 +54,7 @@ pub mod cluster;
 mod credentials;
 mod error;
 mod keys;
+mod locate;
 mod names;
 mod random;
 mod secret;
@@ -70,6 +71,7 @@ pub use keys::{
     SOPS_AGE_SECRET_NAMESPACE, key_file_text, parse_key_file, read_key_file, write_key_file,
     write_recipients_file,
 };
+pub use locate::field_position;
 pub use names::{
     DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN_MAX, DnsLabel, DnsSubdomain, EmailAddress,
     validate_dns_label, validate_dns_subdomain, validate_email, validate_label,

@@ -18,6 +18,15 @@ pub enum RenderError {
     /// The cluster description is malformed or has an invalid value.
     #[error(transparent)]
     Config(#[from] psd_model::cluster::ClusterError),
+    /// A value in a cluster description file cannot work; `location` is `file:line:col` (or
+    /// the file alone when the value is a default derived from another field).
+    #[error("{location}: {error}")]
+    ConfigValue {
+        /// Where: `psd.yaml:4:10`.
+        location: String,
+        /// What is wrong and what is accepted.
+        error: psd_model::cluster::ClusterError,
+    },
     /// The Cloudflare API token file could not be read.
     #[error("cannot read the Cloudflare token file {path}: {source}")]
     ReadToken {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use psd_model::cluster::ClusterConfig;
+use psd_model::cluster::{ClusterConfig, ClusterError};
 use psd_model::secrecy::SecretString;
 
 use crate::codec;
@@ -198,6 +198,17 @@ fn load_config_with_source(
             } else {
                 ConfigSource::File
             };
+            if let Err(error) = cfg.validate() {
+                let at = match &error {
+                    ClusterError::Invalid { field, .. } => psd_model::field_position(&text, field),
+                    _ => None,
+                };
+                let location = match at {
+                    Some((line, col)) => format!("{}:{line}:{col}", p.display()),
+                    None => p.display().to_string(),
+                };
+                return Err(RenderError::ConfigValue { location, error });
+            }
             (cfg, source)
         }
         None => (ClusterConfig::default(), ConfigSource::Default),
