@@ -111,7 +111,10 @@ fn marked_keys(key_file: &Path, repo: &Path) -> Vec<(String, String)> {
         .filter(|(_, l)| **l == marker)
         .map(|(i, _)| {
             (
-                lines[i + 2].strip_prefix("# public key: ").unwrap().to_owned(),
+                lines[i + 2]
+                    .strip_prefix("# public key: ")
+                    .unwrap()
+                    .to_owned(),
                 lines[i + 3].to_owned(),
             )
         })

@@ -55,9 +55,15 @@ fn first_render_key_is_found_by_psd_decrypt_and_announced() {
     let keys = keys_txt(home.path());
     assert!(keys.is_file());
     assert!(!repo.path().join("age.key").exists());
-    assert!(!all.contains("AGE-SECRET-KEY"), "the key is never printed: {all}");
     assert!(
-        all.contains(&format!("created a new age key for this repository in {}", keys.display())),
+        !all.contains("AGE-SECRET-KEY"),
+        "the key is never printed: {all}"
+    );
+    assert!(
+        all.contains(&format!(
+            "created a new age key for this repository in {}",
+            keys.display()
+        )),
         "{all}"
     );
     assert!(all.contains("Back the key up now"), "{all}");
@@ -115,7 +121,10 @@ fn key_problems_exit_2_naming_their_source() {
     assert!(!repo.path().join("gitops").exists());
 
     let out = psd(repo.path(), home.path(), &["render", "--check"])
-        .env("SOPS_AGE_KEY_CMD", "sh -c 'echo \"op: not signed in\" >&2; exit 1'")
+        .env(
+            "SOPS_AGE_KEY_CMD",
+            "sh -c 'echo \"op: not signed in\" >&2; exit 1'",
+        )
         .output()
         .unwrap();
     let all = text(&out);
@@ -137,5 +146,8 @@ fn key_problems_exit_2_naming_their_source() {
         .unwrap();
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains(&recipient) && all.contains("sops updatekeys"), "{all}");
+    assert!(
+        all.contains(&recipient) && all.contains("sops updatekeys"),
+        "{all}"
+    );
 }

@@ -919,7 +919,13 @@ mod tests {
     }
 
     fn assert_no_internals(m: &str) {
-        for internal in ["Option<", "DuplicateKeyPolicy", "from_str_multiple", "u8", "error: "] {
+        for internal in [
+            "Option<",
+            "DuplicateKeyPolicy",
+            "from_str_multiple",
+            "u8",
+            "error: ",
+        ] {
             assert!(!m.contains(internal), "{internal:?} in {m:?}");
         }
     }
@@ -930,7 +936,10 @@ mod tests {
             ("domain: a.io\ndomain: b.io\n", "remove one of them"),
             ("domain: a.io\n---\ndomain: b.io\n", "one description"),
             ("services:\n  postgresql:\n    size: ~\n", "has no value"),
-            ("services:\n  redis:\n    enabled: yes\n", "`true` or `false`"),
+            (
+                "services:\n  redis:\n    enabled: yes\n",
+                "`true` or `false`",
+            ),
             ("services:\n  postgresql:\n    instances: 300\n", "0 to 255"),
             ("- a\n- b\n", "mapping"),
         ];
@@ -948,7 +957,12 @@ mod tests {
         assert!(m.len() < 2000, "{} bytes", m.len());
         let c = ClusterConfig::from_yaml(&format!("domain: {huge}é.io\n")).unwrap();
         let m = c.validate().unwrap_err().to_string();
-        assert!(m.len() < 400, "{} bytes: {}", m.len(), &m[..400.min(m.len())]);
+        assert!(
+            m.len() < 400,
+            "{} bytes: {}",
+            m.len(),
+            &m[..400.min(m.len())]
+        );
         assert!(m.contains("characters"), "{m}");
         assert_eq!(m.matches('`').count() % 2, 0, "{m}");
     }
@@ -958,7 +972,10 @@ mod tests {
         assert_eq!(shorten_quoted("bad `a.io` here"), "bad `a.io` here");
         let long = "é".repeat(100);
         let s = shorten_quoted(&format!("bad `{long}` and `b`"));
-        assert_eq!(s, format!("bad `{}… (100 characters)` and `b`", "é".repeat(40)));
+        assert_eq!(
+            s,
+            format!("bad `{}… (100 characters)` and `b`", "é".repeat(40))
+        );
         assert_eq!(shorten_quoted("no quotes"), "no quotes");
         assert_eq!(shorten_quoted(""), "");
         assert_eq!(shorten_quoted("`"), "`");
@@ -970,10 +987,8 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.acme_email(), "admin@example.org");
         assert_eq!(c.authentik_bootstrap_email(), "admin@example.org");
-        let c = ClusterConfig::from_yaml(
-            "domain: example.org\nacme:\n  email: ops@example.net\n",
-        )
-        .unwrap();
+        let c = ClusterConfig::from_yaml("domain: example.org\nacme:\n  email: ops@example.net\n")
+            .unwrap();
         assert_eq!(c.acme_email(), "ops@example.net");
         assert_eq!(c.authentik_bootstrap_email(), "ops@example.net");
         let c = ClusterConfig::from_yaml(

@@ -357,7 +357,8 @@ pub(crate) fn resolve(
             if mode == Mode::Write {
                 write_sops_yaml(root, std::slice::from_ref(&r))?;
                 report.notes.push(format!(
-                    "found the age key an earlier, interrupted render created for this                      repository in {}; wrote .sops.yaml for its recipient {r}",
+                    "found the age key an earlier, interrupted render created for this \
+                     repository in {}; wrote .sops.yaml for its recipient {r}",
                     file.display()
                 ));
             }
@@ -379,21 +380,27 @@ pub(crate) fn resolve(
     }
     let Some(key_file) = key_file else {
         return Err(RenderError::NoRecipients(
-            "this repository has no .sops.yaml and psd.yaml lists no sops.age_recipients, so              psd would create a key, but it cannot tell where: neither SOPS_AGE_KEY_FILE nor              HOME (or XDG_CONFIG_HOME) is set. Set SOPS_AGE_KEY_FILE to the key file to use"
+            "this repository has no .sops.yaml and psd.yaml lists no sops.age_recipients, so \
+             psd would create a key, but it cannot tell where: neither SOPS_AGE_KEY_FILE nor \
+             HOME (or XDG_CONFIG_HOME) is set. Set SOPS_AGE_KEY_FILE to the key file to use"
                 .into(),
         ));
     };
     // (a) The key, durably stored where sops and psd read it, before anything names it.
     let pair = AgeKeyPair::generate();
-    let appended = psd_model::append_key_file(&key_file, &[marker(&canonical)], &pair)
-        .map_err(|source| RenderError::CreateKey {
-            path: key_file.clone(),
-            source,
+    let appended =
+        psd_model::append_key_file(&key_file, &[marker(&canonical)], &pair).map_err(|source| {
+            RenderError::CreateKey {
+                path: key_file.clone(),
+                source,
+            }
         })?;
     // (b) .sops.yaml for it; (c) the tree follows.
     let recipient = pair.recipient().to_string();
     write_sops_yaml(root, std::slice::from_ref(&recipient))?;
-    report.notes.push(created_note(&appended, &canonical, &recipient));
+    report
+        .notes
+        .push(created_note(&appended, &canonical, &recipient));
     Ok(Some(vec![recipient]))
 }
 
@@ -405,12 +412,15 @@ fn created_note(appended: &psd_model::Appended, canonical: &Path, recipient: &st
         format!("created a new age key for this repository in {path} (a new file, mode 0600)")
     } else {
         format!(
-            "created a new age key for this repository and appended it to {path}, after the              {} key(s) it held",
+            "created a new age key for this repository and appended it to {path}, after the \
+             {} key(s) it held",
             appended.keys_before
         )
     };
     note.push_str(&format!(
-        ", marked `# {}`; sops and psd read keys from there. Wrote .sops.yaml for its recipient          {recipient}. Back the key up now (e.g. in a password manager): it is the only key that          decrypts this repository's Secrets. Give Flux the key: ",
+        ", marked `# {}`; sops and psd read keys from there. Wrote .sops.yaml for its recipient \
+         {recipient}. Back the key up now (e.g. in a password manager): it is the only key that \
+         decrypts this repository's Secrets. Give Flux the key: ",
         marker(canonical)
     ));
     if appended.keys_before == 0 {
@@ -490,7 +500,10 @@ pub(crate) fn legacy_key_warning(opts: &RenderOptions) -> Option<String> {
     match git(&["ls-files", "--error-unmatch", "--", LEGACY_KEY]) {
         Some(0) => {
             return Some(format!(
-                "{LEGACY_KEY} (this repository's private key) is tracked by git: anyone with a                  clone can decrypt the Secrets. Make a new key, put its recipient in .sops.yaml                  and render (the Secrets are re-encrypted), update the sops-age Secret in the                  cluster, then `git rm --cached {LEGACY_KEY}` and {move_it}"
+                "{LEGACY_KEY} (this repository's private key) is tracked by git: anyone with a \
+                 clone can decrypt the Secrets. Make a new key, put its recipient in .sops.yaml \
+                 and render (the Secrets are re-encrypted), update the sops-age Secret in the \
+                 cluster, then `git rm --cached {LEGACY_KEY}` and {move_it}"
             ));
         }
         Some(1) => {}
@@ -499,7 +512,9 @@ pub(crate) fn legacy_key_warning(opts: &RenderOptions) -> Option<String> {
     }
     match git(&["check-ignore", "-q", "--", LEGACY_KEY]) {
         Some(1) => Some(format!(
-            "{LEGACY_KEY} (this repository's private key) is not ignored by git: `git add .`              would commit it, and `git clean -x` deletes it. Add /{LEGACY_KEY} to .gitignore,              or better {move_it}"
+            "{LEGACY_KEY} (this repository's private key) is not ignored by git: `git add .` \
+             would commit it, and `git clean -x` deletes it. Add /{LEGACY_KEY} to .gitignore, \
+             or better {move_it}"
         )),
         _ => None,
     }
@@ -539,7 +554,10 @@ mod tests {
 
     #[test]
     fn shell_quoting() {
-        assert_eq!(shell_quote("/home/u/.config/keys.txt"), "/home/u/.config/keys.txt");
+        assert_eq!(
+            shell_quote("/home/u/.config/keys.txt"),
+            "/home/u/.config/keys.txt"
+        );
         assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
         assert_eq!(shell_quote(""), "''");
     }

@@ -426,8 +426,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         ours.extend(previous.files.keys().map(String::as_str));
         // `.sops.yaml` (and `.gitignore`, which psd before issue 11 edited) are written with
         // the atomic-write-file crate: `.<name>.XXXXXX` beside them.
-        ours.extend([".sops.yaml", ".gitignore"]);
-        let removed = remove_leftover_temporaries(root, &ours)?;
+        let removed = remove_leftover_temporaries(root, &ours, &[".sops.yaml", ".gitignore"])?;
         if !removed.is_empty() {
             report.notes.push(format!(
                 "removed temporaries an interrupted run left: {}",

@@ -51,7 +51,11 @@ impl Scratch {
     }
     fn env(&self, extra: &[(&str, &str)]) -> KeyEnv {
         let mut vars = vec![("HOME".to_owned(), self.home.path().display().to_string())];
-        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         KeyEnv::fixed(vars)
     }
     fn options(&self, mode: Mode, env: KeyEnv) -> RenderOptions {
@@ -243,7 +247,10 @@ fn an_existing_key_file_is_appended_to_never_overwritten() {
 
     let report = s.render(&[]).unwrap();
     let text = std::fs::read_to_string(&keys).unwrap();
-    assert!(text.starts_with(&theirs), "the user's key stays first, byte for byte");
+    assert!(
+        text.starts_with(&theirs),
+        "the user's key stays first, byte for byte"
+    );
     assert_eq!(marked_keys(&keys, s.repo()).len(), 1);
     assert_ne!(sops_yaml_recipients(s.repo()), [fixture_recipient()]);
     // Flux needs only the new key: the note says how to give it just that one.
@@ -286,7 +293,10 @@ fn an_interrupted_first_render_resumes_with_the_stored_key() {
 
     let report = s.render(&[]).unwrap();
     assert!(
-        report.notes.iter().any(|n| n.contains("interrupted render")),
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("interrupted render")),
         "{:?}",
         report.notes
     );
@@ -438,7 +448,10 @@ fn key_sources_are_reported_as_what_they_are() {
     std::fs::remove_file(s.keys_txt()).unwrap();
     // The whole message names the source and what to do.
     let err = s.render(&[("SOPS_AGE_KEY", "garbage")]).unwrap_err();
-    assert!(err.to_string().contains("fix this source or unset it"), "{err}");
+    assert!(
+        err.to_string().contains("fix this source or unset it"),
+        "{err}"
+    );
 
     // A missing default keys.txt is no error: the Secrets are kept unchecked.
     let report = s.render(&[]).unwrap();
@@ -480,8 +493,8 @@ fn sops_yaml_is_the_source_of_truth_for_recipients() {
     with(&[&fixture, &other]);
     let before = std::fs::read(s.repo().join(".sops.yaml")).unwrap();
     for mode in [Mode::Write, Mode::Check] {
-        let err = render(&s.options(mode, s.env(&[("SOPS_AGE_KEY_FILE", FIXTURE_KEY)])))
-            .unwrap_err();
+        let err =
+            render(&s.options(mode, s.env(&[("SOPS_AGE_KEY_FILE", FIXTURE_KEY)]))).unwrap_err();
         let RenderError::RecipientsConflict {
             sops_yaml,
             psd_yaml,
@@ -493,8 +506,14 @@ fn sops_yaml_is_the_source_of_truth_for_recipients() {
         assert_eq!(sops_yaml, &[fixture.clone()]);
         assert_eq!(psd_yaml.len(), 2);
         let text = err.to_string();
-        assert!(text.contains(&other) && text.contains("sops updatekeys"), "{text}");
-        assert!(text.contains("remove sops.age_recipients from psd.yaml"), "{text}");
+        assert!(
+            text.contains(&other) && text.contains("sops updatekeys"),
+            "{text}"
+        );
+        assert!(
+            text.contains("remove sops.age_recipients from psd.yaml"),
+            "{text}"
+        );
     }
     assert_eq!(std::fs::read(s.repo().join(".sops.yaml")).unwrap(), before);
 }
@@ -503,9 +522,15 @@ fn sops_yaml_is_the_source_of_truth_for_recipients() {
 fn key_env_debug_never_shows_values() {
     let env = KeyEnv::fixed([("SOPS_AGE_KEY", "AGE-SECRET-KEY-1XYZ")]);
     let text = format!("{env:?}");
-    assert!(text.contains("SOPS_AGE_KEY") && !text.contains("XYZ"), "{text}");
+    assert!(
+        text.contains("SOPS_AGE_KEY") && !text.contains("XYZ"),
+        "{text}"
+    );
     assert_eq!(env.var("SOPS_AGE_KEY").unwrap(), "AGE-SECRET-KEY-1XYZ");
-    assert_eq!(KeyEnv::fixed([("SOPS_AGE_KEY", "")]).var("SOPS_AGE_KEY"), None);
+    assert_eq!(
+        KeyEnv::fixed([("SOPS_AGE_KEY", "")]).var("SOPS_AGE_KEY"),
+        None
+    );
     assert_eq!(
         KeyEnv::fixed([("HOME", "/h")]).key_file(),
         Some(PathBuf::from("/h/.config/sops/age/keys.txt"))

@@ -677,7 +677,10 @@ fn first_render_without_recipients_creates_a_key() {
     o.key_env = psd_render::KeyEnv::fixed([("HOME", home.path())]);
     let report = render(&o).unwrap();
     assert!(
-        report.notes.iter().any(|n| n.contains("created a new age key")),
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("created a new age key")),
         "{:?}",
         report.notes
     );

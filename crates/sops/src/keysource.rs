@@ -541,10 +541,7 @@ mod tests {
         // A key on standard error is never quoted.
         m.insert(
             "SOPS_AGE_KEY_CMD",
-            format!(
-                "sh -c 'echo {} >&2; exit 1'",
-                a.to_string().expose_secret()
-            ),
+            format!("sh -c 'echo {} >&2; exit 1'", a.to_string().expose_secret()),
         );
         let (_, errors) = Identities::from_lookup(env(&m));
         let e = errors[0].to_string();

@@ -468,7 +468,10 @@ fn append_creates_or_extends_and_never_loses_a_key() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("config/sops")), 0o700);
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with("# psd: cluster key for /r\n# created: "), "{text}");
+    assert!(
+        text.starts_with("# psd: cluster key for /r\n# created: "),
+        "{text}"
+    );
 
     // An existing file written by someone else (no final newline, wider mode) keeps every byte.
     let theirs = format!("# my key\n{TEST_SK}");
@@ -523,5 +526,9 @@ fn stale_temporaries_are_removed_and_held_ones_kept() {
     drop(holder);
     let removed = remove_stale_key_temporaries(dir.path()).unwrap();
     assert_eq!(removed, [held.clone()]);
-    assert!(remove_stale_key_temporaries(&dir.path().join("missing")).unwrap().is_empty());
+    assert!(
+        remove_stale_key_temporaries(&dir.path().join("missing"))
+            .unwrap()
+            .is_empty()
+    );
 }
