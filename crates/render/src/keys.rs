@@ -158,8 +158,8 @@ const LEGACY_KEY: &str = "age.key";
 /// reason to stop), and an unknown config folder only matters when a key must be created.
 fn is_fatal(e: &SourceError, env: &KeyEnv, creates_key: bool) -> bool {
     if let Some(path) = e.source_name.strip_prefix("SOPS_AGE_KEY_FILE=") {
-        // The file a first render creates.
-        return !(creates_key && !Path::new(path).exists());
+        // A missing file is where a first render creates the key.
+        return !creates_key || Path::new(path).exists();
     }
     e.source_name.starts_with("SOPS_AGE_")
         || env

@@ -503,7 +503,7 @@ fn sops_yaml_is_the_source_of_truth_for_recipients() {
         else {
             panic!("{err}")
         };
-        assert_eq!(sops_yaml, &[fixture.clone()]);
+        assert_eq!(sops_yaml, std::slice::from_ref(&fixture));
         assert_eq!(psd_yaml.len(), 2);
         let text = err.to_string();
         assert!(

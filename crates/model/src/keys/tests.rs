@@ -525,7 +525,7 @@ fn stale_temporaries_are_removed_and_held_ones_kept() {
     assert!(held.exists());
     drop(holder);
     let removed = remove_stale_key_temporaries(dir.path()).unwrap();
-    assert_eq!(removed, [held.clone()]);
+    assert_eq!(removed, std::slice::from_ref(&held));
     assert!(
         remove_stale_key_temporaries(&dir.path().join("missing"))
             .unwrap()
