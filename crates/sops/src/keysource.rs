@@ -389,7 +389,9 @@ fn run_command(cmd: &OsString, source: &str) -> Result<Zeroizing<Vec<u8>>, Sourc
 fn first_line_of(stderr: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(stderr);
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    if line.contains("AGE-SECRET-KEY-") || line.contains("PRIVATE KEY") {
+    // bech32 keys may be written in lower case too.
+    let upper = line.to_ascii_uppercase();
+    if upper.contains("AGE-SECRET-KEY-") || upper.contains("PRIVATE KEY") {
         return Some("its error output holds key material; not shown".to_owned());
     }
     let mut cut: String = line.chars().take(200).collect();
@@ -546,6 +548,16 @@ mod tests {
         let (_, errors) = Identities::from_lookup(env(&m));
         let e = errors[0].to_string();
         assert!(!e.contains("AGE-SECRET-KEY"), "{e}");
+        // Nor one in lower case.
+        let lower = a.to_string().expose_secret().to_ascii_lowercase();
+        m.insert(
+            "SOPS_AGE_KEY_CMD",
+            format!("sh -c 'echo {lower} >&2; exit 1'"),
+        );
+        let (_, errors) = Identities::from_lookup(env(&m));
+        let e = errors[0].to_string();
+        assert!(!e.to_ascii_uppercase().contains("AGE-SECRET-KEY"), "{e}");
+        assert!(e.contains("not shown"), "{e}");
     }
 
     #[test]
