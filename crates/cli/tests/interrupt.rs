@@ -125,8 +125,12 @@ fn marked_keys(key_file: &Path, repo: &Path) -> Vec<(String, String)> {
 struct Counts {
     before_key: usize,
     key_without_sops_yaml: usize,
+    before_tree: usize,
     during_tree: usize,
     completed: usize,
+    /// Kills that left a temporary (in the work tree or beside the key file) for the next
+    /// render to clean up.
+    left_temporaries: usize,
     sigint: usize,
     sigkill: usize,
 }
@@ -185,11 +189,25 @@ fn a_first_render_killed_anywhere_resumes_cleanly() {
         let status = child.wait().unwrap();
         let key_stored = !marked_keys(&key_file, repo.path()).is_empty();
         let sops_yaml = repo.path().join(".sops.yaml").exists();
-        match (status.success(), key_stored, sops_yaml) {
+        let tree_started = repo.path().join("gitops").exists();
+        match (status.success(), key_stored, sops_yaml, tree_started) {
             (true, ..) => counts.completed += 1,
-            (false, false, _) => counts.before_key += 1,
-            (false, true, false) => counts.key_without_sops_yaml += 1,
-            (false, true, true) => counts.during_tree += 1,
+            (false, false, ..) => counts.before_key += 1,
+            (false, true, false, _) => counts.key_without_sops_yaml += 1,
+            (false, true, true, false) => counts.before_tree += 1,
+            (false, true, true, true) => counts.during_tree += 1,
+        }
+        let key_dir = key_file.parent().unwrap();
+        if files(repo.path())
+            .iter()
+            .chain(&if key_dir.exists() {
+                files(key_dir)
+            } else {
+                Vec::new()
+            })
+            .any(|f| is_temporary(f))
+        {
+            counts.left_temporaries += 1;
         }
         let context = format!(
             "attempt {attempt}, seed {seed}, delay {delay:?}, {} ({status})",
@@ -253,13 +271,16 @@ fn a_first_render_killed_anywhere_resumes_cleanly() {
     eprintln!(
         "interrupt test: {TRIES} first renders ({} SIGINT, {} SIGKILL) in {:.1} s: killed \
          before the key was stored {}, between storing the key and writing .sops.yaml {}, \
-         after .sops.yaml while computing or writing the tree {}, completed before the signal {}",
+         after .sops.yaml before the tree was written {}, while writing the tree {}, completed \
+         before the signal {}; {} left temporaries that the next render removed",
         counts.sigint,
         counts.sigkill,
         started.elapsed().as_secs_f64(),
         counts.before_key,
         counts.key_without_sops_yaml,
+        counts.before_tree,
         counts.during_tree,
         counts.completed,
+        counts.left_temporaries,
     );
 }
