@@ -449,6 +449,20 @@ fn kubernetes_secret_for_flux() {
     assert!(crate::names::validate_secret_key(SOPS_AGE_SECRET_KEY).is_ok());
 }
 
+/// `text` with every private key hidden, for failure messages.
+fn redacted(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("AGE-SECRET-KEY-") {
+                "AGE-SECRET-KEY-1… (hidden)"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn append_creates_or_extends_and_never_loses_a_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -470,7 +484,8 @@ fn append_creates_or_extends_and_never_loses_a_key() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         text.starts_with("# psd: cluster key for /r\n# created: "),
-        "{text}"
+        "{}",
+        redacted(&text)
     );
 
     // An existing file written by someone else (no final newline, wider mode) keeps every byte.
@@ -482,7 +497,11 @@ fn append_creates_or_extends_and_never_loses_a_key() {
     assert!(!done.created);
     assert_eq!(done.keys_before, 1);
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with(&format!("{theirs}\n\n# a b\n")), "{text}");
+    assert!(
+        text.starts_with(&format!("{theirs}\n\n# a b\n")),
+        "{}",
+        redacted(&text)
+    );
     assert_eq!(mode(&path), 0o600, "group and other bits are dropped");
     let pairs = read_key_file(&path).unwrap();
     assert_eq!(pairs.len(), 2);
