@@ -19,8 +19,9 @@ repository folder).
 
 Keys: the Secrets are encrypted to the recipients in .sops.yaml (the source of truth once it \
 exists; sops.age_recipients in psd.yaml must then agree). Without either, the first render \
-creates a key in $SOPS_AGE_KEY_FILE, else ~/.config/sops/age/keys.txt (appended, never \
-overwritten; never in the repository), says where, and writes .sops.yaml for it. Private keys \
+creates a key in $SOPS_AGE_KEY_FILE, else sops' keys.txt ($XDG_CONFIG_HOME/sops/age/keys.txt, \
+~/.config/sops/age/keys.txt), appended, never overwritten, never in the repository; it says \
+where and writes .sops.yaml for it. Private keys \
 are read as sops reads them; a key source that is set but unusable is an error.
 
 Exit codes: 0 ok (also when only the Cloudflare token is missing), \

@@ -371,14 +371,21 @@ pub const KEY_TEMP_PREFIX: &str = ".psd-new-";
 
 /// Removes the key-file temporaries (`.psd-new-*`, see [`KEY_TEMP_PREFIX`]) that interrupted
 /// runs left in `dir`: only regular files no running process holds a lock on. A missing `dir`
-/// is not an error. Returns the files removed.
+/// (or one that is not a folder) is not an error. Returns the files removed.
 ///
 /// # Errors
 /// Listing `dir` or removing a stale temporary failed.
 pub fn remove_stale_key_temporaries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(e),
     };
     let mut removed = Vec::new();

@@ -60,7 +60,11 @@ pub enum RenderError {
         reason: String,
     },
     /// A new key could not be stored in the key file.
-    #[error("cannot store the new age key for this repository: {source}")]
+    #[error(
+        "cannot store the new age key for this repository: {source}. Set SOPS_AGE_KEY_FILE to \
+         a key file you can write, or list existing recipients in psd.yaml \
+         (sops.age_recipients)"
+    )]
     CreateKey {
         /// The key file it was to be appended to.
         path: PathBuf,

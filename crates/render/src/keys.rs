@@ -440,11 +440,10 @@ fn created_note(appended: &psd_model::Appended, canonical: &Path, recipient: &st
 }
 
 /// Removes the key-file temporaries (`.psd-new-*`) interrupted runs left next to the key file
-/// and in the repository root (where psd before issue 11 wrote `age.key`).
-pub(crate) fn remove_key_temporaries(
-    opts: &RenderOptions,
-    report: &mut Report,
-) -> Result<(), RenderError> {
+/// and in the repository root (where psd before issue 11 wrote `age.key`). A folder that cannot
+/// be cleaned up is a warning, not a reason to stop: writing there fails on its own, with its
+/// own message, if the render needs to.
+pub(crate) fn remove_key_temporaries(opts: &RenderOptions, report: &mut Report) {
     let mut dirs = vec![opts.repo_root.clone()];
     for file in [opts.key_env.key_file(), opts.key_env.default_key_file()]
         .into_iter()
@@ -457,9 +456,14 @@ pub(crate) fn remove_key_temporaries(
     dirs.dedup();
     let mut removed = Vec::new();
     for dir in dirs {
-        let gone = psd_model::remove_stale_key_temporaries(&dir)
-            .map_err(|e| RenderError::io("cannot clean up temporaries in", &dir, e))?;
-        removed.extend(gone.iter().map(|p| p.display().to_string()));
+        match psd_model::remove_stale_key_temporaries(&dir) {
+            Ok(gone) => removed.extend(gone.iter().map(|p| p.display().to_string())),
+            Err(e) => report.warnings.push(format!(
+                "cannot look for key-file temporaries (.psd-new-*) an interrupted run may have \
+                 left in {}: {e}; remove any there by hand",
+                dir.display()
+            )),
+        }
     }
     if !removed.is_empty() {
         report.notes.push(format!(
@@ -467,7 +471,6 @@ pub(crate) fn remove_key_temporaries(
             removed.join(", ")
         ));
     }
-    Ok(())
 }
 
 /// A warning when the repository's legacy `age.key` is tracked by git or not ignored. Nothing

@@ -251,7 +251,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
 
     // Recipients (only needed when something must be encrypted, or to create .sops.yaml).
     if opts.mode == Mode::Write {
-        keys::remove_key_temporaries(opts, &mut report)?;
+        keys::remove_key_temporaries(opts, &mut report);
     }
     let recipients = keys::resolve(opts, &cfg, needs_encryption, &mut report)?;
 

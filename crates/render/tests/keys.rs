@@ -539,3 +539,22 @@ fn key_env_debug_never_shows_values() {
     );
     assert_eq!(KeyEnv::empty().key_file(), None);
 }
+
+#[test]
+fn a_key_file_that_cannot_be_written_stops_before_sops_yaml() {
+    let s = Scratch::new();
+    // Its folder is a file (a read-only folder would not stop root).
+    let blocker = s.home.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let file = blocker.join("keys.txt");
+    let err = s
+        .render(&[("SOPS_AGE_KEY_FILE", file.to_str().unwrap())])
+        .unwrap_err();
+    assert!(matches!(err, RenderError::CreateKey { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&blocker.display().to_string()), "{text}");
+    assert!(text.contains("Set SOPS_AGE_KEY_FILE"), "{text}");
+    // Nothing names a key that does not exist.
+    assert!(!s.repo().join(".sops.yaml").exists());
+    assert!(!s.repo().join("gitops").exists());
+}

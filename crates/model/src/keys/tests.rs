@@ -550,4 +550,7 @@ fn stale_temporaries_are_removed_and_held_ones_kept() {
             .unwrap()
             .is_empty()
     );
+    // A file where the folder should be holds no temporaries either.
+    let file = dir.path().join("psd-new-notes");
+    assert!(remove_stale_key_temporaries(&file).unwrap().is_empty());
 }
