@@ -14,7 +14,8 @@ use psd_model::{AgeKeyPair, KeyFileError, Recipient};
     after_help = "Without -o the key file (`# created: …`, `# public key: age1…`, \
 `AGE-SECRET-KEY-1…`, as age-keygen writes it) goes to standard output. With -o FILE it is \
 written with mode 0600, atomically, never over an existing file, and the public key is printed \
-on standard error as `Public key: age1…`. With -y, the identity file INPUT (or standard input \
+on standard error as `Public key: age1…`; a temporary `.psd-new-XXXXXX` that an interrupted \
+run left beside FILE is removed first. With -y, the identity file INPUT (or standard input \
 for `-` or no INPUT) is read and the recipient of every identity in it printed, one per line.
 
 Examples:

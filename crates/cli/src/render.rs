@@ -19,6 +19,13 @@ unless --allow-destructive, changes that make Flux delete things: renaming flux.
 moving flux.root, disabling a service. Renders of one repository take turns (a lock on the \
 repository folder).
 
+Keys: the Secrets are encrypted to the recipients in .sops.yaml (the source of truth once it \
+exists; sops.age_recipients in psd.yaml must then agree). Without either, the first render \
+creates a key in $SOPS_AGE_KEY_FILE, else sops' keys.txt ($XDG_CONFIG_HOME/sops/age/keys.txt, \
+~/.config/sops/age/keys.txt), appended, never overwritten, never in the repository; it says \
+where and writes .sops.yaml for it. Private keys \
+are read as sops reads them; a key source that is set but unusable is an error.
+
 Exit codes: 0 ok (also when only the Cloudflare token is missing), \
 1 drift found by --check (or, with --require-key, an encrypted file no key opens), 2 usage or input error, or a refused render."
 )]

@@ -157,9 +157,11 @@ impl Default for FluxConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SopsConfig {
-    /// age recipients (`age1…`) every Secret is encrypted to, used when the repository has no
-    /// `.sops.yaml` (which wins when present). Empty: psd creates `age.key` and a `.sops.yaml`
-    /// for it on first render. Default: empty.
+    /// age recipients (`age1…`) every Secret is encrypted to, used to write `.sops.yaml` when
+    /// the repository has none. Once `.sops.yaml` exists it is the source of truth: a list here
+    /// must name the same recipients, or the render stops. Empty: the first render creates a
+    /// key in the user's sops key file (`$SOPS_AGE_KEY_FILE`, else
+    /// `~/.config/sops/age/keys.txt`) and a `.sops.yaml` for it. Default: empty.
     pub age_recipients: Vec<String>,
 }
 

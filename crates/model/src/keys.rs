@@ -2,8 +2,8 @@
 //! `AGE-SECRET-KEY-1…`), [`AgeKeyPair`], and the `keys.txt` format written by `age-keygen`.
 
 use std::fmt;
-use std::io::Write as _;
-use std::path::Path;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -337,8 +337,10 @@ pub fn read_key_file(path: &Path) -> Result<Vec<AgeKeyPair>, KeyFileError> {
 }
 
 /// Writes `pairs` to a new key file: mode 0600, written to a temporary file in the same
-/// directory, synced, then linked into place only if `path` does not exist yet (so an existing
-/// file is never replaced, even in a race), and the directory synced.
+/// directory (`.psd-new-XXXXXX`, see [`KEY_TEMP_PREFIX`]), synced, then linked into place only
+/// if `path` does not exist yet (so an existing file is never replaced, even in a race), and
+/// the directory synced. Temporaries that interrupted runs left in the directory are removed
+/// first, so no copy of a key outlives the next run.
 ///
 /// # Errors
 /// [`KeyFileError::AlreadyExists`] if `path` exists, [`KeyFileError::Write`] on I/O errors.
@@ -361,9 +363,105 @@ pub fn write_recipients_file(path: &Path, recipients: &[Recipient]) -> Result<()
     write_new_file(path, text.as_bytes(), 0o644)
 }
 
-fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyFileError> {
-    use std::os::unix::fs::PermissionsExt as _;
+/// Prefix of the temporaries key files are written through (`<dir>/.psd-new-XXXXXX`, mode
+/// 0600). While a temporary is being written its writer holds an exclusive `flock` on it; a
+/// temporary nobody holds was left by an interrupted run, and
+/// [`remove_stale_key_temporaries`] removes it (every writer of key files calls it first).
+pub const KEY_TEMP_PREFIX: &str = ".psd-new-";
 
+/// Removes the key-file temporaries (`.psd-new-*`, see [`KEY_TEMP_PREFIX`]) that interrupted
+/// runs left in `dir`: only regular files no running process holds a lock on. A missing `dir`
+/// (or one that is not a folder) is not an error. Returns the files removed.
+///
+/// # Errors
+/// Listing `dir` or removing a stale temporary failed.
+pub fn remove_stale_key_temporaries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let is_ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(KEY_TEMP_PREFIX));
+        if !is_ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        // A file we cannot open, or that another process holds, is left alone.
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed.push(path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// A new temporary in `dir` (mode 0600, created with `O_EXCL` by `tempfile`), locked with an
+/// exclusive `flock` for as long as it is open, so that [`remove_stale_key_temporaries`] in
+/// another process leaves it alone.
+fn locked_temporary(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::MetadataExt as _;
+    for _ in 0..8 {
+        let tmp = tempfile::Builder::new()
+            .prefix(KEY_TEMP_PREFIX)
+            .tempfile_in(dir)?;
+        match tmp.as_file().try_lock() {
+            Ok(()) => {}
+            // Another process's cleanup opened it before we locked it: start again.
+            Err(std::fs::TryLockError::WouldBlock) => continue,
+            // A file system without locks: nobody else can lock it either, so cleanup skips it.
+            Err(std::fs::TryLockError::Error(_)) => return Ok(tmp),
+        }
+        // A cleanup may have removed the name between its creation and our lock.
+        let on_disk = std::fs::symlink_metadata(tmp.path());
+        let ours = tmp.as_file().metadata()?;
+        if on_disk.is_ok_and(|m| m.ino() == ours.ino() && m.dev() == ours.dev()) {
+            return Ok(tmp);
+        }
+    }
+    Err(std::io::Error::other(
+        "could not create a temporary file (removed by another process each time)",
+    ))
+}
+
+/// Writes `contents` to a locked temporary in `dir` with `mode`, fsynced.
+fn filled_temporary(
+    dir: &Path,
+    contents: &[u8],
+    mode: u32,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut tmp = locked_temporary(dir)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all())
+}
+
+fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyFileError> {
     let write_err = |source| KeyFileError::Write {
         path: path.to_owned(),
         source,
@@ -377,17 +475,9 @@ fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyFile
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    // tempfile creates the file with mode 0600 (O_EXCL), so the key is never readable by
-    // others, not even briefly.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".psd-new-")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(write_err)?;
-    tmp.write_all(contents).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
+    // Temporaries of interrupted runs may hold a complete key: remove them first.
+    remove_stale_key_temporaries(dir).map_err(write_err)?;
+    let tmp = filled_temporary(dir, contents, mode).map_err(write_err)?;
     tmp.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             KeyFileError::AlreadyExists {
@@ -397,10 +487,141 @@ fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyFile
             write_err(e.error)
         }
     })?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_err)?;
+    sync_dir(dir).map_err(write_err)?;
     Ok(())
+}
+
+/// What [`append_key_file`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The file written: the path given, or the file a symbolic link there points to.
+    pub path: PathBuf,
+    /// Whether the file was created (it did not exist).
+    pub created: bool,
+    /// The number of identities (non-comment lines) the file held before.
+    pub keys_before: usize,
+}
+
+/// Appends `pair` to the key file at `path` (`keys.txt` format), after the comment lines
+/// `comments` (each written as `# <comment>`), without ever losing what the file held.
+///
+/// The whole new content is written to a temporary in the same folder (mode 0600, fsynced) and
+/// renamed over the file, so a reader sees the old file or the new one, never a part. A missing
+/// file is created (never over one that appears meanwhile), with missing parent folders
+/// (mode 0700). An existing file keeps its owner permission bits; group and other bits are
+/// dropped. A symbolic link is followed: the file it points to is updated, the link stays.
+/// Concurrent appenders take turns (an `flock` on the file). Temporaries of interrupted runs
+/// are removed first ([`remove_stale_key_temporaries`]).
+///
+/// # Errors
+/// [`KeyFileError::Read`] if the existing file cannot be read, [`KeyFileError::Write`] on any
+/// other I/O error; the file is then unchanged.
+pub fn append_key_file(
+    path: &Path,
+    comments: &[String],
+    pair: &AgeKeyPair,
+) -> Result<Appended, KeyFileError> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+
+    let write_err = |path: &Path, source| KeyFileError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let target = match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| write_err(path, e))?
+        }
+        _ => path.to_owned(),
+    };
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| write_err(&dir, e))?;
+    remove_stale_key_temporaries(&dir).map_err(|e| write_err(&dir, e))?;
+
+    let mut block = Zeroizing::new(String::new());
+    for c in comments {
+        block.push_str("# ");
+        block.push_str(&c.replace(['\n', '\r'], " "));
+        block.push('\n');
+    }
+    block.push_str(pair.to_key_file_text().expose_secret());
+
+    for _ in 0..16 {
+        let file = match std::fs::File::open(&target) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let tmp = filled_temporary(&dir, block.as_bytes(), KEY_FILE_MODE)
+                    .map_err(|e| write_err(&target, e))?;
+                match tmp.persist_noclobber(&target) {
+                    Ok(_) => {}
+                    // Another process created it meanwhile: append to that one.
+                    Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(write_err(&target, e.error)),
+                }
+                sync_dir(&dir).map_err(|e| write_err(&target, e))?;
+                return Ok(Appended {
+                    path: target,
+                    created: true,
+                    keys_before: 0,
+                });
+            }
+            Err(source) => {
+                return Err(KeyFileError::Read {
+                    path: target,
+                    source,
+                });
+            }
+        };
+        file.lock().map_err(|e| write_err(&target, e))?;
+        // Another appender may have replaced the file while we waited: read the new one.
+        let meta = file.metadata().map_err(|e| write_err(&target, e))?;
+        let current = std::fs::symlink_metadata(&target);
+        if !current.is_ok_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev()) {
+            continue;
+        }
+        let mut old = Zeroizing::new(Vec::new());
+        (&file)
+            .read_to_end(&mut old)
+            .map_err(|source| KeyFileError::Read {
+                path: target.clone(),
+                source,
+            })?;
+        let keys_before = old
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::trim_ascii)
+            .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+            .count();
+        let mut text = Zeroizing::new(Vec::with_capacity(old.len() + block.len() + 2));
+        text.extend_from_slice(&old);
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        if !text.is_empty() {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(block.as_bytes());
+        let mode = meta.permissions().mode() & 0o700;
+        let tmp = filled_temporary(&dir, &text, mode).map_err(|e| write_err(&target, e))?;
+        tmp.persist(&target)
+            .map_err(|e| write_err(&target, e.error))?;
+        sync_dir(&dir).map_err(|e| write_err(&target, e))?;
+        drop(file);
+        return Ok(Appended {
+            path: target,
+            created: false,
+            keys_before,
+        });
+    }
+    Err(write_err(
+        &target,
+        std::io::Error::other("the file kept being replaced by another process"),
+    ))
 }
 
 #[cfg(test)]

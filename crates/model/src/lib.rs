@@ -67,8 +67,9 @@ pub use credentials::{
 };
 pub use error::{CredentialError, KeyError, KeyFileError, KeyKind, ValidationError};
 pub use keys::{
-    AgeKeyPair, Identity, KEY_FILE_MODE, Recipient, SOPS_AGE_SECRET_KEY, SOPS_AGE_SECRET_NAME,
-    SOPS_AGE_SECRET_NAMESPACE, key_file_text, parse_key_file, read_key_file, write_key_file,
+    AgeKeyPair, Appended, Identity, KEY_FILE_MODE, KEY_TEMP_PREFIX, Recipient, SOPS_AGE_SECRET_KEY,
+    SOPS_AGE_SECRET_NAME, SOPS_AGE_SECRET_NAMESPACE, append_key_file, key_file_text,
+    parse_key_file, read_key_file, remove_stale_key_temporaries, write_key_file,
     write_recipients_file,
 };
 pub use locate::field_position;

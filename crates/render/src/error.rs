@@ -54,6 +54,54 @@ pub enum RenderError {
     /// No age recipient could be determined and none could be created.
     #[error("no age recipients: {0}")]
     NoRecipients(String),
+    /// A source of age private keys is configured but cannot be used: `SOPS_AGE_KEY_FILE`
+    /// naming a missing file, a malformed key in a file or in `SOPS_AGE_KEY`, a failing
+    /// `SOPS_AGE_KEY_CMD`. Never holds key material.
+    #[error(
+        "cannot read age keys from {source_name}: {reason}. psd reads private keys as sops \
+         does (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, then sops' keys.txt): fix \
+         this source or unset it"
+    )]
+    KeySource {
+        /// The source: `SOPS_AGE_KEY_FILE=/path`, `SOPS_AGE_KEY`, `SOPS_AGE_KEY_CMD`, a path.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A new key could not be stored in the key file.
+    #[error(
+        "cannot store the new age key for this repository: {source}. Set SOPS_AGE_KEY_FILE to \
+         a key file you can write, or list existing recipients in psd.yaml \
+         (sops.age_recipients)"
+    )]
+    CreateKey {
+        /// The key file it was to be appended to.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: psd_model::KeyFileError,
+    },
+    /// `psd.yaml` lists `sops.age_recipients` that differ from the `.sops.yaml` rule's.
+    #[error(
+        "psd.yaml and {} name different age recipients. {} is the source of truth once it \
+         exists, and its rule for *.enc.yaml lists {}; psd.yaml's sops.age_recipients lists \
+         {}. To change who can decrypt, edit the age list in {} and render (psd re-encrypts \
+         the Secrets it renders; run `sops updatekeys FILE` for other encrypted files), then \
+         remove sops.age_recipients from psd.yaml or make it the same set",
+        path.display(),
+        path.display(),
+        sops_yaml.join(", "),
+        psd_yaml.join(", "),
+        path.display()
+    )]
+    RecipientsConflict {
+        /// The `.sops.yaml`.
+        path: PathBuf,
+        /// The recipients of its rule, sorted.
+        sops_yaml: Vec<String>,
+        /// `sops.age_recipients` in `psd.yaml`, sorted.
+        psd_yaml: Vec<String>,
+    },
     /// Encrypting a Secret failed.
     #[error("cannot encrypt {path}: {reason}")]
     Encrypt {

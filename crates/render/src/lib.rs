@@ -50,6 +50,7 @@ mod tests;
 
 pub use error::{RenderError, RotateError};
 pub use file_list::FILE_LIST;
+pub use keys::KeyEnv;
 pub use output::{Change, ChangeKind, Mode, RenderOptions, Report, load_config, render, sops_yaml};
 pub use repo_root::{ROOT_MARKERS, RepoRoot, find_repo_root};
 pub use secrets::SecretValues;

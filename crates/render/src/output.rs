@@ -13,7 +13,7 @@ use crate::error::{RenderError, RotateError};
 use crate::file_list::{self, FILE_LIST, Ownership, read_record};
 use crate::guard::{self, ConfigSource};
 use crate::keyless;
-use crate::keys;
+use crate::keys::{self, KeyEnv};
 use crate::layout::{self, FileContent, FluxSystem};
 use crate::write::{
     lock_repo, refuse_symlinks, remove_file_and_empty_parents, remove_leftover_temporaries,
@@ -24,7 +24,7 @@ use crate::{components, secrets};
 /// What a render does with the result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Write the tree (create the age key and `.sops.yaml` if needed).
+    /// Write the tree (create the age key in the user's key file and `.sops.yaml` if needed).
     Write,
     /// Write nothing; report what differs (for CI).
     Check,
@@ -35,7 +35,8 @@ pub enum Mode {
 /// Settings of one render.
 #[derive(Clone, Debug)]
 pub struct RenderOptions {
-    /// The repository root: `psd.yaml`, `.sops.yaml`, `age.key` and the tree live here.
+    /// The repository root: `psd.yaml`, `.sops.yaml` and the tree live here (and `age.key` in
+    /// repositories rendered by psd before keys moved to the user's key file).
     pub repo_root: PathBuf,
     /// The cluster description; `None`: `<repo_root>/psd.yaml` if it exists, else the
     /// embedded default.
@@ -43,10 +44,15 @@ pub struct RenderOptions {
     /// The Cloudflare API token, when the user supplied one.
     pub cloudflare_token: Option<SecretString>,
     /// Read private keys the way sops does (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`,
-    /// `SOPS_AGE_KEY_CMD`, the default keys.txt). `<repo_root>/age.key` is always read.
+    /// `SOPS_AGE_KEY_CMD`, the default keys.txt), in [`RenderOptions::key_env`]. A legacy
+    /// `<repo_root>/age.key` is always read.
     pub keys_from_env: bool,
     /// More age key files (keys.txt format) to read private keys from.
     pub identity_files: Vec<PathBuf>,
+    /// The environment keys are found with (sops' variables, `HOME`, `XDG_CONFIG_HOME`): where
+    /// private keys are read from when `keys_from_env`, and where a first render creates the
+    /// repository's key. Default: the process environment.
+    pub key_env: KeyEnv,
     /// Write, check or list.
     pub mode: Mode,
     /// Render even where that makes Flux delete data: over a tree of psd's first (Bitnami)
@@ -75,6 +81,7 @@ impl RenderOptions {
             cloudflare_token: None,
             keys_from_env: true,
             identity_files: Vec::new(),
+            key_env: KeyEnv::process(),
             mode,
             allow_destructive: false,
             force: false,
@@ -134,7 +141,7 @@ pub struct Report {
     pub changes: Vec<Change>,
     /// Things the user must act on (missing token, legacy images, …).
     pub warnings: Vec<String>,
-    /// Things psd did besides the tree (created `age.key`, `.sops.yaml`, …).
+    /// Things psd did besides the tree (created a key, `.sops.yaml`, …).
     pub notes: Vec<String>,
     /// Why a file differs, where the render can say (an encrypted file's recipients, or what
     /// can be seen in it without its private key), by path.
@@ -254,7 +261,8 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     }
     let rotation = secrets::plan_rotation(&components, &opts.rotate)?;
 
-    let identities = keys::identities(opts)?;
+    let identities = keys::identities(opts, &cfg)?;
+    report.warnings.extend(keys::legacy_key_warning(opts));
 
     let resolved = secrets::resolve(
         &cfg,
@@ -283,7 +291,10 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     });
 
     // Recipients (only needed when something must be encrypted, or to create .sops.yaml).
-    let recipients = keys::resolve(root, &cfg, opts.mode, needs_encryption, &mut report)?;
+    if opts.mode == Mode::Write {
+        keys::remove_key_temporaries(opts, &mut report);
+    }
+    let recipients = keys::resolve(opts, &cfg, needs_encryption, &mut report)?;
 
     // What a render would write where a file is kept unopened: its visible parts are compared.
     let shapes = if planned
@@ -479,7 +490,9 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         }
         let mut ours: BTreeSet<&str> = files.keys().map(String::as_str).collect();
         ours.extend(previous.files.keys().map(String::as_str));
-        let removed = remove_leftover_temporaries(root, &ours)?;
+        // `.sops.yaml` (and `.gitignore`, which psd before issue 11 edited) are written with
+        // the atomic-write-file crate: `.<name>.XXXXXX` beside them.
+        let removed = remove_leftover_temporaries(root, &ours, &[".sops.yaml", ".gitignore"])?;
         if !removed.is_empty() {
             report.notes.push(format!(
                 "removed temporaries an interrupted run left: {}",

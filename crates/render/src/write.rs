@@ -129,22 +129,33 @@ pub(crate) fn refuse_symlinks(repo: &Path, rel: &str) -> Result<(), RenderError>
     Ok(())
 }
 
-/// Removes temporaries earlier runs left in the folders of `paths` (relative to `repo`): psd's
-/// own `.psd-tmp-*`, and `.<name>.XXXXXX` (the atomic-write-file crate's pattern) where `<name>`
-/// is one of `paths` in that folder. Nothing else is touched. Returns what was removed.
+/// Removes temporaries earlier runs left in the folders of `tree_paths` and `atomic_paths`
+/// (relative to `repo`): psd's own `.psd-tmp-*` in the folders of `tree_paths` (the files
+/// [`write_all`] writes), and `.<name>.XXXXXX` (the atomic-write-file crate's pattern, see
+/// [`write_atomic`]) where `<name>` is one of either list in that folder. Nothing else is
+/// touched. Returns what was removed.
 pub(crate) fn remove_leftover_temporaries(
     repo: &Path,
-    paths: &BTreeSet<&str>,
+    tree_paths: &BTreeSet<&str>,
+    atomic_paths: &[&str],
 ) -> Result<Vec<String>, RenderError> {
-    let mut names_by_dir: std::collections::BTreeMap<&Path, BTreeSet<&str>> = Default::default();
-    for p in paths {
-        let p = Path::new(*p);
+    // Folder → (names written there, whether `write_all` writes there).
+    let mut names_by_dir: std::collections::BTreeMap<&Path, (BTreeSet<&str>, bool)> =
+        Default::default();
+    let all = tree_paths
+        .iter()
+        .map(|p| (*p, true))
+        .chain(atomic_paths.iter().map(|p| (*p, false)));
+    for (p, by_write_all) in all {
+        let p = Path::new(p);
         if let (Some(dir), Some(name)) = (p.parent(), p.file_name().and_then(|n| n.to_str())) {
-            names_by_dir.entry(dir).or_default().insert(name);
+            let entry = names_by_dir.entry(dir).or_default();
+            entry.0.insert(name);
+            entry.1 |= by_write_all;
         }
     }
     let mut removed = Vec::new();
-    for (dir, names) in names_by_dir {
+    for (dir, (names, psd_tmp)) in names_by_dir {
         let Ok(entries) = std::fs::read_dir(repo.join(dir)) else {
             continue;
         };
@@ -152,7 +163,7 @@ pub(crate) fn remove_leftover_temporaries(
             let Some(name) = e.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            let ours = name.starts_with(TMP_PREFIX)
+            let ours = (psd_tmp && name.starts_with(TMP_PREFIX))
                 || name
                     .strip_prefix('.')
                     .and_then(|n| n.rsplit_once('.'))

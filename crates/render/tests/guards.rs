@@ -40,6 +40,7 @@ fn repo(config: Option<&str>) -> tempfile::TempDir {
 fn options(root: &Path) -> RenderOptions {
     let mut o = RenderOptions::new(root, Mode::Write);
     o.keys_from_env = false;
+    o.key_env = psd_render::KeyEnv::empty();
     o.identity_files = vec![PathBuf::from(FIXTURE_KEY)];
     o
 }

@@ -40,6 +40,7 @@ fn rendered(config: &str) -> (tempfile::TempDir, Vec<(String, Value)>) {
     std::fs::write(dir.path().join("psd.yaml"), config).unwrap();
     let mut o = RenderOptions::new(dir.path(), Mode::Write);
     o.keys_from_env = false;
+    o.key_env = psd_render::KeyEnv::empty();
     o.identity_files = vec![PathBuf::from(FIXTURE_KEY)];
     o.cloudflare_token = Some(SecretString::from("fixture-token".to_owned()));
     render(&o).unwrap();

@@ -79,6 +79,7 @@ fn repo(config: Option<&str>) -> tempfile::TempDir {
 fn options(root: &Path, mode: Mode, token: bool) -> RenderOptions {
     let mut o = RenderOptions::new(root, mode);
     o.keys_from_env = false;
+    o.key_env = psd_render::KeyEnv::empty();
     o.identity_files = vec![PathBuf::from(FIXTURE_KEY)];
     if token {
         o.cloudflare_token = Some(SecretString::from(FIXTURE_TOKEN.to_owned()));
@@ -667,13 +668,23 @@ fn missing_cloudflare_token_renders_the_rest_and_warns() {
 
 #[test]
 fn first_render_without_recipients_creates_a_key() {
+    // The key goes to sops' user key file in HOME, never into the work tree (issue 11; more in
+    // tests/keys.rs).
     let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(".gitignore"), "/target\n").unwrap();
     let mut o = RenderOptions::new(dir.path(), Mode::Write);
-    o.keys_from_env = false;
+    o.key_env = psd_render::KeyEnv::fixed([("HOME", home.path())]);
     let report = render(&o).unwrap();
-    assert!(report.notes.iter().any(|n| n.contains("created age.key")));
-    let key = dir.path().join("age.key");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("created a new age key")),
+        "{:?}",
+        report.notes
+    );
+    let key = home.path().join(".config/sops/age/keys.txt");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -682,9 +693,11 @@ fn first_render_without_recipients_creates_a_key() {
             0o600
         );
     }
+    assert!(!dir.path().join("age.key").exists());
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
-        "/target\n/age.key\n"
+        "/target\n",
+        "nothing to ignore: no key in the work tree"
     );
     let sops_yaml = std::fs::read_to_string(dir.path().join(".sops.yaml")).unwrap();
     assert!(
@@ -730,6 +743,7 @@ fn committed_tree_has_no_drift() {
     let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let mut o = RenderOptions::new(&root, Mode::Check);
     o.keys_from_env = false;
+    o.key_env = psd_render::KeyEnv::empty();
     o.identity_files = vec![PathBuf::from(FIXTURE_KEY)];
     let report = render(&o).unwrap();
     let drift: Vec<_> = report

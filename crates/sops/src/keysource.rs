@@ -357,10 +357,12 @@ fn run_command(cmd: &OsString, source: &str) -> Result<Zeroizing<Vec<u8>>, Sourc
                 "failed to parse command: unbalanced quotes or empty",
             )
         })?;
+    // Standard error is captured, as sops does (Go's `cmd.Output()`), to quote its first line
+    // when the command fails.
     let output = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(std::process::Stdio::inherit())
-        .stderr(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
         .output()
         .map_err(|e| {
             SourceError::new(
@@ -368,13 +370,35 @@ fn run_command(cmd: &OsString, source: &str) -> Result<Zeroizing<Vec<u8>>, Sourc
                 format!("failed to execute command {}: {e}", argv[0]),
             )
         })?;
+    let stdout = Zeroizing::new(output.stdout);
     if !output.status.success() {
+        let stderr = Zeroizing::new(output.stderr);
+        let said = first_line_of(&stderr)
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
         return Err(SourceError::new(
             source,
-            format!("command {} failed: {}", argv[0], output.status),
+            format!("command {} failed: {}{said}", argv[0], output.status),
         ));
     }
-    Ok(Zeroizing::new(output.stdout))
+    Ok(stdout)
+}
+
+/// The first non-blank line of a command's standard error, cut to 200 characters; never a line
+/// that holds key material.
+fn first_line_of(stderr: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    // bech32 keys may be written in lower case too.
+    let upper = line.to_ascii_uppercase();
+    if upper.contains("AGE-SECRET-KEY-") || upper.contains("PRIVATE KEY") {
+        return Some("its error output holds key material; not shown".to_owned());
+    }
+    let mut cut: String = line.chars().take(200).collect();
+    if cut.len() < line.len() {
+        cut.push('…');
+    }
+    Some(cut)
 }
 
 fn home_dir(get: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
@@ -495,6 +519,45 @@ mod tests {
         let (ids, errors) = Identities::from_lookup(env(&m));
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(ids.len(), 1);
+    }
+
+    #[test]
+    fn failing_key_cmd_names_status_and_first_stderr_line() {
+        let a = age::x25519::Identity::generate();
+        let mut m = HashMap::new();
+        m.insert("HOME", "/nonexistent-home".to_owned());
+        m.insert(
+            "SOPS_AGE_KEY_CMD",
+            format!(
+                "sh -c 'echo {} ; echo \"vault: permission denied\" >&2; echo more >&2; exit 3'",
+                a.to_string().expose_secret()
+            ),
+        );
+        let (ids, errors) = Identities::from_lookup(env(&m));
+        assert!(ids.is_empty());
+        let e = errors[0].to_string();
+        assert_eq!(errors[0].source_name, "SOPS_AGE_KEY_CMD");
+        assert!(e.contains("exit status: 3"), "{e}");
+        assert!(e.contains("(vault: permission denied)"), "{e}");
+        assert!(!e.contains("AGE-SECRET-KEY") && !e.contains("more"), "{e}");
+        // A key on standard error is never quoted.
+        m.insert(
+            "SOPS_AGE_KEY_CMD",
+            format!("sh -c 'echo {} >&2; exit 1'", a.to_string().expose_secret()),
+        );
+        let (_, errors) = Identities::from_lookup(env(&m));
+        let e = errors[0].to_string();
+        assert!(!e.contains("AGE-SECRET-KEY"), "{e}");
+        // Nor one in lower case.
+        let lower = a.to_string().expose_secret().to_ascii_lowercase();
+        m.insert(
+            "SOPS_AGE_KEY_CMD",
+            format!("sh -c 'echo {lower} >&2; exit 1'"),
+        );
+        let (_, errors) = Identities::from_lookup(env(&m));
+        let e = errors[0].to_string();
+        assert!(!e.to_ascii_uppercase().contains("AGE-SECRET-KEY"), "{e}");
+        assert!(e.contains("not shown"), "{e}");
     }
 
     #[test]

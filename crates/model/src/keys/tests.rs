@@ -448,3 +448,109 @@ fn kubernetes_secret_for_flux() {
     assert!(SecretManifest::new(SOPS_AGE_SECRET_NAME, SOPS_AGE_SECRET_NAMESPACE).is_ok());
     assert!(crate::names::validate_secret_key(SOPS_AGE_SECRET_KEY).is_ok());
 }
+
+/// `text` with every private key hidden, for failure messages.
+fn redacted(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("AGE-SECRET-KEY-") {
+                "AGE-SECRET-KEY-1… (hidden)"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn append_creates_or_extends_and_never_loses_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // Missing folders are created (0700), the file 0600.
+    let path = dir.path().join("config/sops/age/keys.txt");
+    let first = AgeKeyPair::generate();
+    let done = append_key_file(&path, &["psd: cluster key for /r".to_owned()], &first).unwrap();
+    assert_eq!(
+        done,
+        Appended {
+            path: path.clone(),
+            created: true,
+            keys_before: 0
+        }
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("config/sops")), 0o700);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("# psd: cluster key for /r\n# created: "),
+        "{}",
+        redacted(&text)
+    );
+
+    // An existing file written by someone else (no final newline, wider mode) keeps every byte.
+    let theirs = format!("# my key\n{TEST_SK}");
+    std::fs::write(&path, &theirs).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let second = AgeKeyPair::generate();
+    let done = append_key_file(&path, &["a\nb".to_owned()], &second).unwrap();
+    assert!(!done.created);
+    assert_eq!(done.keys_before, 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with(&format!("{theirs}\n\n# a b\n")),
+        "{}",
+        redacted(&text)
+    );
+    assert_eq!(mode(&path), 0o600, "group and other bits are dropped");
+    let pairs = read_key_file(&path).unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[1].recipient(), second.recipient());
+
+    // A symbolic link is followed; the link stays a link.
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let done = append_key_file(&link, &[], &first).unwrap();
+    assert_eq!(done.path, std::fs::canonicalize(&path).unwrap());
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(read_key_file(&path).unwrap().len(), 3);
+    // No temporaries are left.
+    let names: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["keys.txt"]);
+}
+
+#[test]
+fn stale_temporaries_are_removed_and_held_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a killed run leaves: a complete key in `.psd-new-XXXXXX`, nobody holding it.
+    let stale = dir.path().join(".psd-new-AbC123");
+    std::fs::write(&stale, TEST_SK).unwrap();
+    // One another process is writing right now (it holds the lock).
+    let held = dir.path().join(".psd-new-XyZ789");
+    std::fs::write(&held, "").unwrap();
+    let holder = std::fs::File::open(&held).unwrap();
+    holder.lock().unwrap();
+    // A user's file that only looks similar stays.
+    std::fs::write(dir.path().join("psd-new-notes"), "x").unwrap();
+
+    // `psd keygen -o` cleans up before it writes.
+    AgeKeyPair::generate()
+        .write_new(&dir.path().join("k.txt"))
+        .unwrap();
+    assert!(!stale.exists());
+    assert!(held.exists());
+    drop(holder);
+    let removed = remove_stale_key_temporaries(dir.path()).unwrap();
+    assert_eq!(removed, std::slice::from_ref(&held));
+    assert!(
+        remove_stale_key_temporaries(&dir.path().join("missing"))
+            .unwrap()
+            .is_empty()
+    );
+    // A file where the folder should be holds no temporaries either.
+    let file = dir.path().join("psd-new-notes");
+    assert!(remove_stale_key_temporaries(&file).unwrap().is_empty());
+}
