@@ -13,6 +13,7 @@ mod keygen;
 mod output;
 mod render;
 mod sops_cmd;
+mod sops_set;
 
 use std::process::ExitCode;
 
@@ -28,7 +29,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "psd", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
-encrypt/decrypt/filestatus use the exit codes of sops."
+encrypt/decrypt/filestatus/set/unset use the exit codes of sops."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -49,6 +50,10 @@ enum Command {
     Decrypt(sops_cmd::DecryptArgs),
     /// Print whether a file is SOPS-encrypted, as JSON (like sops filestatus).
     Filestatus(sops_cmd::FilestatusArgs),
+    /// Set one value of an encrypted file in place (like sops set).
+    Set(sops_set::SetArgs),
+    /// Remove one value of an encrypted file in place (like sops unset).
+    Unset(sops_set::UnsetArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
         Command::Encrypt(args) => sops_cmd::encrypt(args),
         Command::Decrypt(args) => sops_cmd::decrypt(args),
         Command::Filestatus(args) => sops_cmd::filestatus(args),
+        Command::Set(args) => sops_set::set(args),
+        Command::Unset(args) => sops_set::unset(args),
     }
 }
 

@@ -19,7 +19,7 @@ use psd_sops::{Error, Format, Identities, StoreOptions};
 use zeroize::Zeroizing;
 
 /// The `--input-type`/`--output-type` names sops knows.
-const FORMATS: [&str; 5] = ["yaml", "json", "dotenv", "ini", "binary"];
+pub(crate) const FORMATS: [&str; 5] = ["yaml", "json", "dotenv", "ini", "binary"];
 
 /// Input, output and config flags shared by `encrypt` and `decrypt`.
 #[derive(Debug, clap::Args)]
@@ -113,9 +113,9 @@ pub struct FilestatusArgs {
 
 /// A failure of a command: sops' message (plus what to do) and its exit code.
 #[derive(Debug)]
-struct Failure {
-    message: String,
-    code: i32,
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) code: i32,
 }
 
 impl From<Error> for Failure {
@@ -128,7 +128,7 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
-    fn new(code: i32, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: i32, message: impl Into<String>) -> Self {
         Failure {
             message: message.into(),
             code,
@@ -136,7 +136,7 @@ impl Failure {
     }
 }
 
-fn finish(r: Result<(), Failure>) -> ExitCode {
+pub(crate) fn finish(r: Result<(), Failure>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
@@ -247,7 +247,7 @@ fn check_io(io: &IoArgs) -> Result<(), Failure> {
 
 /// A `stores:` indentation sops refuses: reported the way sops reports it when it writes the
 /// output (`prefix`: `Could not marshal tree` for encrypt, `Error dumping file` for decrypt).
-fn dump_error(prefix: &'static str) -> impl Fn(Error) -> Failure {
+pub(crate) fn dump_error(prefix: &'static str) -> impl Fn(Error) -> Failure {
     move |e| match e {
         Error::InvalidIndent { .. } => Failure::new(e.exit_code(), format!("{prefix}: {e}")),
         e => e.into(),
@@ -255,7 +255,10 @@ fn dump_error(prefix: &'static str) -> impl Fn(Error) -> Failure {
 }
 
 /// `--indent` on top of the config's store options, for YAML and JSON (as sops).
-fn with_indent(mut opts: StoreOptions, indent: Option<i64>) -> Result<StoreOptions, Failure> {
+pub(crate) fn with_indent(
+    mut opts: StoreOptions,
+    indent: Option<i64>,
+) -> Result<StoreOptions, Failure> {
     if let Some(n) = indent {
         let bad = || {
             Failure::new(
@@ -401,7 +404,7 @@ fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
 
 /// An encrypted file that does not parse: sops says `Error unmarshalling input <format>: …`
 /// and exits 1 (it has no exit code for it), unlike a plain file that does not parse (2).
-fn encrypted_load_error(e: Error) -> Failure {
+pub(crate) fn encrypted_load_error(e: Error) -> Failure {
     match e {
         Error::Parse {
             format,

@@ -426,6 +426,121 @@ pub fn decrypt_parts(
     })
 }
 
+/// A decrypted document held with its data key, to be changed and encrypted again as sops's
+/// `set`, `unset` and `edit` do: the data key, key groups and selection rule stay, every
+/// unchanged value keeps its ciphertext, and the MAC and `lastmodified` are new. So a change of
+/// one value is a three-line diff.
+pub struct Opened {
+    /// The clear tree, to change before [`Opened::seal`]; wiped on drop.
+    pub tree: Zeroizing<Tree>,
+    /// The file's metadata.
+    pub metadata: Metadata,
+    /// Non-fatal problems met while decrypting.
+    pub warnings: Vec<Warning>,
+    key: DataKey,
+    stash: walk::Stash,
+    /// The metadata as read: written back with only `mac` and `lastmodified` replaced, so its
+    /// layout (field order of older sops versions) does not change either.
+    raw_metadata: Value,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("tree", &"[REDACTED]")
+            .field("metadata", &self.metadata)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses and decrypts an encrypted document (MAC verified unless `opts.ignore_mac`) and keeps
+/// what [`Opened::seal`] needs to write it back with minimal changes.
+pub fn open(
+    encrypted: &[u8],
+    format: Format,
+    identities: &Identities,
+    opts: &DecryptOptions,
+) -> Result<Opened, Error> {
+    let (mut tree, meta) = store_for(format, opts.store).load_encrypted(encrypted)?;
+    let metadata = Metadata::from_value(&meta)?;
+    if opts.require_version && metadata.version.is_empty() {
+        return Err(Error::VersionEmpty);
+    }
+    let key = recover_data_key(&metadata, identities)?;
+    let mut stash = walk::Stash::default();
+    let rule = metadata.effective_rule();
+    let walked = walk::decrypt_tree_stashing(
+        &mut tree,
+        &key,
+        &rule,
+        metadata.mac_only_encrypted,
+        Some(&mut stash),
+    )
+    .and_then(|(computed, warnings)| {
+        if !opts.ignore_mac {
+            verify_mac(&metadata, &key, &computed)?;
+        }
+        Ok(warnings)
+    });
+    match walked {
+        Ok(warnings) => Ok(Opened {
+            tree: Zeroizing::new(tree),
+            metadata,
+            warnings,
+            key,
+            stash,
+            raw_metadata: meta,
+        }),
+        Err(e) => {
+            walk::zeroize_tree(&mut tree);
+            Err(e)
+        }
+    }
+}
+
+impl Opened {
+    /// Encrypts the tree again with the same data key and writes it with `format`'s store:
+    /// unchanged values keep their ciphertext; the MAC and `lastmodified` are new.
+    pub fn seal(mut self, format: Format, store: crate::StoreOptions) -> Result<Vec<u8>, Error> {
+        check_plain_tree(&self.tree, format)?;
+        let mut tree = std::mem::take(&mut *self.tree);
+        let rule = self.metadata.effective_rule();
+        let digest = match walk::encrypt_tree_reusing(
+            &mut tree,
+            &self.key,
+            &rule,
+            self.metadata.mac_only_encrypted,
+            Some(&mut self.stash),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                walk::zeroize_tree(&mut tree);
+                return Err(e);
+            }
+        };
+        let lastmodified = crate::Timestamp::now_utc().to_string();
+        self.metadata.mac = mac::encrypt_mac(&self.key, &digest, &lastmodified);
+        self.metadata.lastmodified = lastmodified;
+        let fresh = self.metadata.to_value();
+        let mut raw = std::mem::replace(&mut self.raw_metadata, Value::Null);
+        if let (Value::Map(items), Value::Map(new)) = (&mut raw, &fresh) {
+            for field in ["lastmodified", "mac"] {
+                let Some(value) = new.iter().find(|i| i.key.name() == Some(field)) else {
+                    continue;
+                };
+                match items.iter_mut().find(|i| i.key.name() == Some(field)) {
+                    Some(item) => item.value = value.value.clone(),
+                    None => items.push(value.clone()),
+                }
+            }
+        } else {
+            raw = fresh;
+        }
+        store_for(format, store).emit_encrypted(&tree, &raw)
+    }
+}
+
 /// Decrypts `tree` in place with a known data key and verifies the MAC unless `ignore_mac`.
 /// Returns the warnings (comments kept because they did not decrypt).
 pub fn decrypt_with_key(

@@ -16,6 +16,8 @@ pub mod exit {
     pub const ERROR_DUMPING_TREE: i32 = 4;
     /// `.sops.yaml` could not be read.
     pub const ERROR_READING_CONFIG: i32 = 5;
+    /// A `set` value or index that cannot be used.
+    pub const INVALID_SET_FORMAT: i32 = 7;
     /// Conflicting parameters (e.g. two selection rules).
     pub const CONFLICTING_PARAMETERS: i32 = 8;
     /// The MAC could not be encrypted.
@@ -318,6 +320,19 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// `unset` of a path that is not in the document (sops's message: `Key not found: b`,
+    /// `Index 3 out of bounds`).
+    #[error("{message}")]
+    KeyNotFound {
+        /// sops's message.
+        message: String,
+    },
+    /// The value given to `set` is not JSON, or JSON sops cannot insert (a top-level array).
+    #[error("{reason}")]
+    InvalidSetValue {
+        /// sops's message.
+        reason: String,
+    },
     /// An `--extract` path does not exist in the document.
     #[error("Error walking tree: component {component} not found in the document")]
     TreePathNotFound {
@@ -395,7 +410,9 @@ impl Error {
             | Error::VersionEmpty
             | Error::InvalidRecipient { .. }
             | Error::Identity(_)
-            | Error::TreePathNotFound { .. } => exit::GENERIC,
+            | Error::TreePathNotFound { .. }
+            | Error::KeyNotFound { .. } => exit::GENERIC,
+            Error::InvalidSetValue { .. } => exit::INVALID_SET_FORMAT,
             Error::ConflictingRules { context } => match context {
                 crate::rules::RuleContext::ConfigRule => exit::GENERIC,
                 _ => exit::CONFLICTING_PARAMETERS,

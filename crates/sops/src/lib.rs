@@ -33,6 +33,7 @@ pub mod mac;
 pub mod metadata;
 pub mod rules;
 mod scan;
+pub mod set;
 pub mod shamir;
 pub mod store;
 pub mod stores;

@@ -47,9 +47,52 @@ impl std::fmt::Display for Warning {
     }
 }
 
+/// The ciphertext of every value of a decrypted file, by its AAD, type and plaintext, so that
+/// encrypting the file again with the same data key gives each unchanged value its old
+/// `ENC[...]` string (sops keeps the IV for the same purpose): a change of one value is a
+/// change of one line, the MAC and `lastmodified`.
+///
+/// Values are looked up by a SHA-256 of AAD, type and plaintext; the stash holds no
+/// plaintext. Values of 1 MiB or more are not stashed (they get a new ciphertext).
+#[derive(Default)]
+pub struct Stash {
+    by_digest: std::collections::HashMap<[u8; 32], String>,
+}
+
+impl std::fmt::Debug for Stash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stash({} values)", self.by_digest.len())
+    }
+}
+
+impl Stash {
+    fn digest(aad: &str, datatype: &str, plain: &[u8]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [aad.as_bytes(), datatype.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        h.update(plain);
+        h.finalize().into()
+    }
+
+    /// How many values it holds.
+    pub fn len(&self) -> usize {
+        self.by_digest.len()
+    }
+
+    /// Whether it holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.by_digest.is_empty()
+    }
+}
+
 struct Walker<'a> {
     key: cipher::ValueCipher,
     rule: &'a SelectionRule,
+    /// Decryption records into it; encryption reuses what it holds.
+    stash: Option<&'a mut Stash>,
     mac: Mac,
     mac_only_encrypted: bool,
     path: Vec<String>,
@@ -58,10 +101,16 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn new(key: &DataKey, rule: &'a SelectionRule, mac_only_encrypted: bool) -> Self {
+    fn new(
+        key: &DataKey,
+        rule: &'a SelectionRule,
+        mac_only_encrypted: bool,
+        stash: Option<&'a mut Stash>,
+    ) -> Self {
         Self {
             key: cipher::ValueCipher::new(key),
             rule,
+            stash,
             mac: Mac::new(mac_only_encrypted),
             mac_only_encrypted,
             path: Vec::new(),
@@ -94,6 +143,23 @@ impl<'a> Walker<'a> {
     fn clear_level(&mut self) {
         if let Some(level) = self.stack.last_mut() {
             level.clear();
+        }
+    }
+
+    /// The old ciphertext of this value, if the stash has it.
+    fn stashed(&self, aad: &str, datatype: &str, plain: &[u8]) -> Option<String> {
+        let stash = self.stash.as_deref()?;
+        stash
+            .by_digest
+            .get(&Stash::digest(aad, datatype, plain))
+            .cloned()
+    }
+
+    fn stash_value(&mut self, aad: &str, datatype: &str, plain: &[u8], enc: String) {
+        if let Some(stash) = self.stash.as_deref_mut() {
+            stash
+                .by_digest
+                .insert(Stash::digest(aad, datatype, plain), enc);
         }
     }
 
@@ -139,9 +205,12 @@ impl<'a> Walker<'a> {
             return Ok(());
         }
         let aad = self.aad();
-        let enc = self
-            .key
-            .encrypt(c.text.as_bytes(), aad.as_bytes(), "comment");
+        let enc = match self.stashed(&aad, "comment", c.text.as_bytes()) {
+            Some(old) => old,
+            None => self
+                .key
+                .encrypt(c.text.as_bytes(), aad.as_bytes(), "comment"),
+        };
         if let SelectionRule::UnencryptedCommentRegex(re) = self.rule
             && re.is_match(&enc)
         {
@@ -177,8 +246,14 @@ impl<'a> Walker<'a> {
                     return Ok(());
                 }
                 let aad = self.aad();
+                let old = self.stashed(&aad, datatype, &bytes);
                 let (key, mac) = (&mut self.key, &mut self.mac);
-                let enc = if hashed && bytes.len() >= PARALLEL_MAC_MIN {
+                let enc = if let Some(old) = old {
+                    if hashed {
+                        mac.update(&bytes);
+                    }
+                    old
+                } else if hashed && bytes.len() >= PARALLEL_MAC_MIN {
                     // SHA-512 and AES-GCM over a large value take about as long each: hash on
                     // a second thread while this one encrypts (both only read `bytes`).
                     std::thread::scope(|s| {
@@ -243,11 +318,15 @@ impl<'a> Walker<'a> {
         }
         let aad = self.aad();
         match self.key.decrypt_value(&c.text, &aad) {
-            Ok(Value::Comment(plain)) => c.text = plain.text,
-            Ok(other) => {
-                if let Some((_, bytes)) = cipher::to_bytes(&other) {
-                    c.text = String::from_utf8_lossy(&bytes).into_owned();
-                }
+            Ok(decrypted) => {
+                let plain = match decrypted {
+                    Value::Comment(plain) => plain.text,
+                    other => cipher::to_bytes(&other)
+                        .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default(),
+                };
+                let enc = std::mem::replace(&mut c.text, plain);
+                self.stash_value(&aad, "comment", c.text.as_bytes(), enc);
             }
             Err(_) => self.warnings.push(Warning::CommentNotDecrypted {
                 path: self.path_string(),
@@ -288,6 +367,10 @@ impl<'a> Walker<'a> {
                             return Ok(());
                         }
                     }
+                    let original = self.stash.is_some().then(|| match leaf {
+                        Value::Str(s) => s.clone(),
+                        _ => String::new(),
+                    });
                     let plain = match leaf {
                         Value::Str(s) => self.key.decrypt_value(s, &aad),
                         Value::Bytes(b) => match std::str::from_utf8(b) {
@@ -301,6 +384,11 @@ impl<'a> Walker<'a> {
                         source,
                     })?;
                     *leaf = plain;
+                    if let Some(enc) = original.filter(|e| !e.is_empty())
+                        && let Some((datatype, bytes)) = cipher::to_bytes(leaf)
+                    {
+                        self.stash_value(&aad, datatype, &bytes, enc);
+                    }
                 }
                 // A value that decrypted to a comment (a list comment stored as a string by
                 // sops) is never hashed (spec 5.2).
@@ -359,7 +447,19 @@ pub fn encrypt_tree(
     rule: &SelectionRule,
     mac_only_encrypted: bool,
 ) -> Result<String, Error> {
-    let mut w = Walker::new(key, rule, mac_only_encrypted);
+    encrypt_tree_reusing(tree, key, rule, mac_only_encrypted, None)
+}
+
+/// [`encrypt_tree`], giving every value the stash holds (same AAD, type and plaintext) its
+/// old ciphertext instead of a new one.
+pub fn encrypt_tree_reusing(
+    tree: &mut Tree,
+    key: &DataKey,
+    rule: &SelectionRule,
+    mac_only_encrypted: bool,
+    stash: Option<&mut Stash>,
+) -> Result<String, Error> {
+    let mut w = Walker::new(key, rule, mac_only_encrypted, stash);
     for b in tree.branches.iter_mut() {
         w.stack.clear();
         w.enc_branch(b)?;
@@ -375,7 +475,18 @@ pub fn decrypt_tree(
     rule: &SelectionRule,
     mac_only_encrypted: bool,
 ) -> Result<(String, Vec<Warning>), Error> {
-    let mut w = Walker::new(key, rule, mac_only_encrypted);
+    decrypt_tree_stashing(tree, key, rule, mac_only_encrypted, None)
+}
+
+/// [`decrypt_tree`], recording every value's ciphertext in `stash` (see [`Stash`]).
+pub fn decrypt_tree_stashing(
+    tree: &mut Tree,
+    key: &DataKey,
+    rule: &SelectionRule,
+    mac_only_encrypted: bool,
+    stash: Option<&mut Stash>,
+) -> Result<(String, Vec<Warning>), Error> {
+    let mut w = Walker::new(key, rule, mac_only_encrypted, stash);
     for b in tree.branches.iter_mut() {
         w.stack.clear();
         w.dec_branch(b)?;
