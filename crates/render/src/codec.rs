@@ -100,6 +100,45 @@ pub fn encrypt(tree: &Tree, recipients: &[String]) -> Result<Vec<u8>, String> {
     api::encrypt_tree(tree, Format::Yaml, &opts).map_err(|e| e.to_string())
 }
 
+/// Encrypts a Secret tree over the file it replaces as `sops set` would: same data key, every
+/// unchanged value keeping its ciphertext, so a changed credential is a one-line diff (plus
+/// the MAC and `lastmodified`). `None` when that is not right: the file does not open with
+/// `identities`, or its recipients, key groups or rule are not the ones psd writes (then the
+/// file is encrypted afresh, with a new data key, as for a recipient removed).
+pub fn reseal(
+    existing: &[u8],
+    identities: &Identities,
+    tree: &Tree,
+    recipients: &[String],
+) -> Option<Result<Vec<u8>, String>> {
+    let mut opened = api::open(
+        existing,
+        Format::Yaml,
+        identities,
+        &DecryptOptions::default(),
+    )
+    .ok()?;
+    let meta = &opened.metadata;
+    let mut have: Vec<&str> = meta.recipients().collect();
+    let mut want: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    have.sort_unstable();
+    want.sort_unstable();
+    let psd_rule = matches!(
+        meta.rule.as_ref(),
+        Some(SelectionRule::EncryptedRegex(re)) if re.as_str() == ENCRYPTED_REGEX
+    );
+    let one_group = meta.key_groups.len() == 1 && meta.key_groups[0].other.is_empty();
+    if have != want || !psd_rule || !one_group || meta.mac_only_encrypted {
+        return None;
+    }
+    *opened.tree = tree.clone();
+    Some(
+        opened
+            .seal(Format::Yaml, psd_sops::StoreOptions::default())
+            .map_err(|e| e.to_string()),
+    )
+}
+
 /// The age recipients an encrypted file is wrapped to, read without any key (empty if the
 /// file has no readable sops metadata).
 pub fn file_recipients(bytes: &[u8]) -> Vec<String> {

@@ -339,10 +339,13 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
                         existing.map(|e| e.bytes.clone()).unwrap_or_default()
                     } else if opts.mode == Mode::Write {
                         let rs = recipients.as_deref().unwrap_or_default();
-                        codec::encrypt(&tree, rs).map_err(|reason| RenderError::Encrypt {
-                            path: f.path.clone().into(),
-                            reason,
-                        })?
+                        existing
+                            .and_then(|e| codec::reseal(&e.bytes, &identities, &tree, rs))
+                            .unwrap_or_else(|| codec::encrypt(&tree, rs))
+                            .map_err(|reason| RenderError::Encrypt {
+                                path: f.path.clone().into(),
+                                reason,
+                            })?
                     } else {
                         // Check/dry-run never encrypt: any bytes different from disk mark the change.
                         WOULD_REENCRYPT.to_vec()

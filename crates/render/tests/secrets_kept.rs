@@ -624,6 +624,26 @@ fn rotating_one_password_changes_only_that_value() {
         differing(&before_files, &snapshot(root)),
         ["gitops/.psd-files".to_owned(), PG.to_owned()]
     );
+    // As with `sops set`: the password's line, the MAC and lastmodified, nothing else.
+    let (old, new) = (
+        String::from_utf8(before_files[Path::new(PG)].clone()).unwrap(),
+        std::fs::read_to_string(root.join(PG)).unwrap(),
+    );
+    assert_eq!(old.lines().count(), new.lines().count());
+    let changed: Vec<&str> = old
+        .lines()
+        .zip(new.lines())
+        .filter(|(a, b)| a != b)
+        .map(|(_, b)| b.trim_start().split(':').next().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&"password")
+            && changed.contains(&"mac")
+            && changed
+                .iter()
+                .all(|k| ["password", "mac", "lastmodified"].contains(k)),
+        "{changed:?}"
+    );
     let after = decrypt(root, PG);
     assert_ne!(
         after["stringData"]["password"],
