@@ -13,6 +13,7 @@ mod keygen;
 mod output;
 mod render;
 mod sops_cmd;
+mod sops_keys;
 mod sops_set;
 
 use std::process::ExitCode;
@@ -29,7 +30,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "psd", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
-encrypt/decrypt/filestatus/set/unset use the exit codes of sops."
+the sops commands (encrypt, decrypt, filestatus, set, unset, updatekeys, rotate) use the exit codes of sops."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +55,10 @@ enum Command {
     Set(sops_set::SetArgs),
     /// Remove one value of an encrypted file in place (like sops unset).
     Unset(sops_set::UnsetArgs),
+    /// Make files' recipients those of their .sops.yaml rule (like sops updatekeys).
+    Updatekeys(sops_keys::UpdatekeysArgs),
+    /// A new data key, recipients added or removed (like sops rotate).
+    Rotate(sops_keys::RotateArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Command::Filestatus(args) => sops_cmd::filestatus(args),
         Command::Set(args) => sops_set::set(args),
         Command::Unset(args) => sops_set::unset(args),
+        Command::Updatekeys(args) => sops_keys::updatekeys(args),
+        Command::Rotate(args) => sops_keys::rotate(args),
     }
 }
 

@@ -25,28 +25,28 @@ pub(crate) const FORMATS: [&str; 5] = ["yaml", "json", "dotenv", "ini", "binary"
 #[derive(Debug, clap::Args)]
 pub struct IoArgs {
     /// The file to read; `-` or nothing reads stdin.
-    file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Write the result back to the file (atomically; never with stdin).
     #[arg(short = 'i', long)]
-    in_place: bool,
+    pub(crate) in_place: bool,
     /// Save the result to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Input format (yaml, json, dotenv, ini, binary); default from the file name.
     #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
-    input_type: Option<String>,
+    pub(crate) input_type: Option<String>,
     /// Output format (yaml, json, dotenv, ini, binary); default from the file name.
     #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
-    output_type: Option<String>,
+    pub(crate) output_type: Option<String>,
     /// Use this name instead of the file's for format detection and `.sops.yaml` matching.
     #[arg(long, value_name = "NAME")]
-    filename_override: Option<PathBuf>,
+    pub(crate) filename_override: Option<PathBuf>,
     /// The `.sops.yaml` to use (no upward search).
     #[arg(long, value_name = "FILE", env = "SOPS_CONFIG")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Spaces of indentation for YAML and JSON output (overrides `stores:` of `.sops.yaml`).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    indent: Option<i64>,
+    pub(crate) indent: Option<i64>,
 }
 
 /// Arguments of `psd encrypt`.
@@ -162,12 +162,12 @@ pub fn filestatus(args: FilestatusArgs) -> ExitCode {
 }
 
 /// The input file, or `None` for stdin.
-fn input_path(file: &Option<PathBuf>) -> Option<&Path> {
+pub(crate) fn input_path(file: &Option<PathBuf>) -> Option<&Path> {
     file.as_deref().filter(|p| p.as_os_str() != "-")
 }
 
 /// Reads the whole input (the caller wraps plaintext in `Zeroizing`; ciphertext needs no wipe).
-fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
+pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
     match path {
         Some(p) => {
@@ -203,13 +203,13 @@ fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
 }
 
 /// The name used for format detection and rule matching: `--filename-override` or the file.
-fn name_for(io: &IoArgs) -> Option<PathBuf> {
+pub(crate) fn name_for(io: &IoArgs) -> Option<PathBuf> {
     io.filename_override
         .clone()
         .or_else(|| input_path(&io.file).map(Path::to_path_buf))
 }
 
-fn formats(io: &IoArgs, name: Option<&Path>) -> (Format, Format) {
+pub(crate) fn formats(io: &IoArgs, name: Option<&Path>) -> (Format, Format) {
     let by_name = name.map(Format::from_path).unwrap_or(Format::Binary);
     let pick = |t: &Option<String>| t.as_deref().and_then(Format::from_name);
     let input = pick(&io.input_type).unwrap_or(by_name);
@@ -218,7 +218,7 @@ fn formats(io: &IoArgs, name: Option<&Path>) -> (Format, Format) {
 }
 
 /// `--config` / `SOPS_CONFIG`, else `.sops.yaml` from the working directory upward.
-fn load_config(io: &IoArgs) -> Result<Option<SopsConfig>, Failure> {
+pub(crate) fn load_config(io: &IoArgs) -> Result<Option<SopsConfig>, Failure> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     if io.config.is_none()
         && let Some(w) = config::find(&cwd).warning
@@ -229,7 +229,7 @@ fn load_config(io: &IoArgs) -> Result<Option<SopsConfig>, Failure> {
 }
 
 /// sops' checks of `-i`, `--output` and stdin, made before anything is read (exit 8).
-fn check_io(io: &IoArgs) -> Result<(), Failure> {
+pub(crate) fn check_io(io: &IoArgs) -> Result<(), Failure> {
     if io.in_place && input_path(&io.file).is_none() {
         return Err(Failure::new(
             exit::CONFLICTING_PARAMETERS,
@@ -277,7 +277,7 @@ pub(crate) fn with_indent(
 /// Writes the result: back to the input (`-i`), to `--output`, or to stdout. Files are
 /// written as sops writes them (through links, keeping the target's mode), but atomically;
 /// see [`crate::output`].
-fn write_output(io: &IoArgs, data: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_output(io: &IoArgs, data: &[u8]) -> Result<(), Failure> {
     let (target, what) = if io.in_place {
         let p = input_path(&io.file).ok_or_else(|| {
             Failure::new(

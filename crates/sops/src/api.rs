@@ -247,7 +247,7 @@ fn encrypt_in_place(
 }
 
 /// Encrypts the data key (or one Shamir share per group) to every recipient.
-fn wrap_data_key(
+pub(crate) fn wrap_data_key(
     key: &DataKey,
     groups: &[Vec<Recipient>],
     threshold: usize,
@@ -538,6 +538,52 @@ impl Opened {
             raw = fresh;
         }
         store_for(format, store).emit_encrypted(&tree, &raw)
+    }
+}
+
+impl Opened {
+    /// Encrypts the tree under a new data key wrapped for `groups` (the file's Shamir threshold
+    /// kept, at most the number of groups), as `sops rotate` does: every value gets a new
+    /// ciphertext, the MAC and `lastmodified` are new.
+    pub fn seal_with_new_key(
+        mut self,
+        format: Format,
+        store: crate::StoreOptions,
+        groups: &[Vec<Recipient>],
+    ) -> Result<Vec<u8>, Error> {
+        check_plain_tree(&self.tree, format)?;
+        if groups.is_empty() {
+            return Err(Error::NoKeyGroups);
+        }
+        if groups.iter().any(Vec::is_empty) {
+            return Err(Error::EmptyKeyGroup);
+        }
+        let threshold = if groups.len() > 1 {
+            match self.metadata.shamir_threshold {
+                0 => groups.len(),
+                t => t.min(groups.len()),
+            }
+        } else {
+            0
+        };
+        let key = DataKey::generate();
+        let key_groups = wrap_data_key(&key, groups, threshold)?;
+        let mut tree = std::mem::take(&mut *self.tree);
+        let rule = self.metadata.effective_rule();
+        let digest =
+            match walk::encrypt_tree(&mut tree, &key, &rule, self.metadata.mac_only_encrypted) {
+                Ok(d) => d,
+                Err(e) => {
+                    walk::zeroize_tree(&mut tree);
+                    return Err(e);
+                }
+            };
+        let lastmodified = crate::Timestamp::now_utc().to_string();
+        self.metadata.mac = mac::encrypt_mac(&key, &digest, &lastmodified);
+        self.metadata.lastmodified = lastmodified;
+        self.metadata.key_groups = key_groups;
+        self.metadata.shamir_threshold = threshold;
+        store_for(format, store).emit_encrypted(&tree, &self.metadata.to_value())
     }
 }
 

@@ -31,6 +31,7 @@ pub mod gofmt;
 pub mod keysource;
 pub mod mac;
 pub mod metadata;
+pub mod rekey;
 pub mod rules;
 mod scan;
 pub mod set;

@@ -1,0 +1,377 @@
+//! `psd updatekeys` and `psd rotate`: who can open a file, as `sops updatekeys` and
+//! `sops rotate` (same arguments, output and exit codes).
+//!
+//! `updatekeys` makes each file's key groups those of its `.sops.yaml` creation rule, keeping
+//! the data key, the values, the MAC and `lastmodified` (and the wrapped key of a recipient that
+//! stays). With `-y` and several files they are done on every core; the report is printed in
+//! the order the files were given.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use psd_sops::age::Recipient;
+use psd_sops::api::{self, DecryptOptions};
+use psd_sops::config::SopsConfig;
+use psd_sops::error::exit;
+use psd_sops::rekey::{self, GroupDiff};
+use psd_sops::{Error, Format, Identities, StoreOptions};
+
+use crate::sops_cmd::{
+    FORMATS, Failure, IoArgs, check_io, dump_error, finish, formats, input_path, load_config,
+    name_for, read_input, write_output,
+};
+
+/// Arguments of `psd updatekeys`.
+#[derive(Debug, clap::Args)]
+pub struct UpdatekeysArgs {
+    /// The encrypted files.
+    files: Vec<PathBuf>,
+    /// Apply the changes without asking.
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Input format (yaml, json, dotenv, ini, binary); default from each file's name.
+    #[arg(long, value_name = "TYPE", value_parser = FORMATS)]
+    input_type: Option<String>,
+    /// Key groups needed to recover the data key (Shamir); default: the file's.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    shamir_secret_sharing_threshold: usize,
+    /// The `.sops.yaml` to use (no upward search).
+    #[arg(long, value_name = "FILE", env = "SOPS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// Arguments of `psd rotate`.
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    io: IoArgs,
+    /// Comma-separated age recipients to add (to the first key group).
+    #[arg(long, value_name = "RECIPIENTS")]
+    add_age: Option<String>,
+    /// Comma-separated age recipients to remove (from every key group).
+    #[arg(long, value_name = "RECIPIENTS")]
+    rm_age: Option<String>,
+    /// Do not verify the MAC.
+    #[arg(long)]
+    ignore_mac: bool,
+}
+
+/// Runs `psd updatekeys`.
+pub fn updatekeys(args: UpdatekeysArgs) -> ExitCode {
+    finish(run_updatekeys(&args))
+}
+
+/// Runs `psd rotate`.
+pub fn rotate(args: RotateArgs) -> ExitCode {
+    finish(run_rotate(&args))
+}
+
+/// What updatekeys found out about one file before changing it.
+struct Plan {
+    path: PathBuf,
+    format: Format,
+    store: StoreOptions,
+    bytes: Vec<u8>,
+    groups: Vec<Vec<Recipient>>,
+    threshold: usize,
+    /// What sops prints before asking; `None` when the file is up to date.
+    changes: Option<String>,
+}
+
+/// The report of one file: stdout and stderr text, and the result.
+struct Outcome {
+    out: String,
+    err: String,
+    result: Result<(), Failure>,
+}
+
+fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let config = psd_sops::config::locate(args.config.as_deref(), &cwd)?
+        .filter(SopsConfig::has_creation_rules)
+        .ok_or_else(|| {
+            Failure::new(
+                exit::GENERIC,
+                "config file not found, or has no creation rules: updatekeys needs the \
+                 .sops.yaml whose rules name the keys (or --config FILE)",
+            )
+        })?;
+    if args.files.is_empty() {
+        return Err(Failure::new(
+            exit::NO_FILE_SPECIFIED,
+            "Error: no file specified",
+        ));
+    }
+    let (identities, _problems) = Identities::from_env();
+    let outcomes: Vec<Outcome> = if args.yes {
+        in_parallel(&args.files, |file| {
+            let mut o = Outcome {
+                out: String::new(),
+                err: String::new(),
+                result: Ok(()),
+            };
+            o.result = plan(args, &config, file, &mut o.err).and_then(|p| {
+                if let Some(text) = &p.changes {
+                    o.out.push_str(text);
+                    apply(&p, &identities, &mut o.err)?;
+                }
+                Ok(())
+            });
+            o
+        })
+    } else {
+        let mut all = Vec::new();
+        for file in &args.files {
+            let mut err = String::new();
+            let result = plan(args, &config, file, &mut err).and_then(|p| {
+                eprint!("{}", std::mem::take(&mut err));
+                let Some(text) = &p.changes else {
+                    return Ok(());
+                };
+                print!("{text}");
+                if ask()? {
+                    apply(&p, &identities, &mut err)
+                } else {
+                    err.push_str(&format!("File {} left unchanged\n", p.path.display()));
+                    Ok(())
+                }
+            });
+            all.push(Outcome {
+                out: String::new(),
+                err,
+                result,
+            });
+        }
+        all
+    };
+    let single = args.files.len() == 1;
+    let mut failed = 0;
+    for o in outcomes {
+        print!("{}", o.out);
+        eprint!("{}", o.err);
+        if let Err(f) = o.result {
+            if single {
+                return Err(f);
+            }
+            eprintln!("{}", f.message);
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("failed updating {failed} key(s)"),
+        ));
+    }
+    Ok(())
+}
+
+/// `f` over `files` on every core, results in the order of `files`.
+fn in_parallel<F>(files: &[PathBuf], f: F) -> Vec<Outcome>
+where
+    F: Fn(&Path) -> Outcome + Sync,
+{
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<Outcome>> = (0..files.len()).map(|_| None).collect();
+    let results = std::sync::Mutex::new(&mut slots);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let o = f(file);
+                    if let Ok(mut r) = results.lock() {
+                        r[i] = Some(o);
+                    }
+                }
+            });
+        }
+    });
+    slots.into_iter().flatten().collect()
+}
+
+fn plan(
+    args: &UpdatekeysArgs,
+    config: &SopsConfig,
+    file: &Path,
+    log: &mut String,
+) -> Result<Plan, Failure> {
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| Failure::new(exit::GENERIC, format!("stat {}: {e}", path.display())))?;
+    if meta.is_dir() {
+        return Err(Failure::new(exit::GENERIC, "can't operate on a directory"));
+    }
+    let format = args
+        .input_type
+        .as_deref()
+        .and_then(Format::from_name)
+        .unwrap_or_else(|| Format::from_path(&path));
+    log.push_str(&format!("Syncing keys for file {}\n", path.display()));
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Failure::new(
+            exit::COULD_NOT_READ_INPUT_FILE,
+            format!("Error reading file: {e}"),
+        )
+    })?;
+    let current = api::metadata(&bytes, format)?;
+    let rule = config.rule_for(&path)?;
+    let wanted = rule.age_recipients();
+    let groups = wanted
+        .iter()
+        .map(|g| {
+            g.iter()
+                .map(|r| r.parse())
+                .collect::<Result<Vec<Recipient>, _>>()
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let diffs = rekey::diff_groups(&current, &wanted);
+    let threshold =
+        rekey::updated_threshold(&current, args.shamir_secret_sharing_threshold, groups.len());
+    let changes = if diffs.iter().any(GroupDiff::changes) || threshold != current.shamir_threshold {
+        Some(describe(current.shamir_threshold, threshold, &diffs))
+    } else {
+        log.push_str(&format!("File {} already up to date\n", path.display()));
+        None
+    };
+    let store = config
+        .store_options()
+        .map_err(dump_error("Could not marshal tree"))?;
+    Ok(Plan {
+        path,
+        format,
+        store,
+        bytes,
+        groups,
+        threshold,
+        changes,
+    })
+}
+
+/// sops's listing of the changes: the threshold, then each group's kept, added (`+++`) and
+/// removed (`---`) keys.
+fn describe(old: usize, new: usize, diffs: &[GroupDiff]) -> String {
+    let mut s = String::from("The following changes will be made to the file's groups:\n");
+    if old > 0 && old == new {
+        s.push_str(&format!("shamir_threshold: {new}\n"));
+    } else {
+        if new > 0 {
+            s.push_str(&format!("+++ shamir_threshold: {new}\n"));
+        }
+        if old > 0 {
+            s.push_str(&format!("--- shamir_threshold: {old}\n"));
+        }
+    }
+    for (i, d) in diffs.iter().enumerate() {
+        s.push_str(&format!("Group {}\n", i + 1));
+        for k in &d.common {
+            s.push_str(&format!("    {k}\n"));
+        }
+        for k in &d.added {
+            s.push_str(&format!("+++ {k}\n"));
+        }
+        for k in &d.removed {
+            s.push_str(&format!("--- {k}\n"));
+        }
+    }
+    s
+}
+
+/// sops's question, asked until the answer is `y` or `n`.
+fn ask() -> Result<bool, Failure> {
+    let stdin = std::io::stdin();
+    loop {
+        print!("Is this okay? (y/n):");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        let n = stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::new(exit::GENERIC, e.to_string()))?;
+        if n == 0 {
+            return Err(Failure::new(exit::GENERIC, "EOF"));
+        }
+        match line.trim() {
+            "y" => return Ok(true),
+            "n" => return Ok(false),
+            _ => {}
+        }
+    }
+}
+
+fn apply(p: &Plan, identities: &Identities, log: &mut String) -> Result<(), Failure> {
+    let bytes = rekey::update_keys(
+        &p.bytes,
+        p.format,
+        p.store,
+        identities,
+        &p.groups,
+        p.threshold,
+    )
+    .map_err(dump_error("Could not marshal tree"))?;
+    crate::output::write_file(&p.path, &bytes).map_err(|e| {
+        Failure::new(
+            exit::GENERIC,
+            format!("could not open file for writing: {e}"),
+        )
+    })?;
+    log.push_str(&format!("File {} synced with new keys\n", p.path.display()));
+    Ok(())
+}
+
+fn run_rotate(args: &RotateArgs) -> Result<(), Failure> {
+    let io = &args.io;
+    let Some(file) = input_path(&io.file) else {
+        return Err(Failure::new(
+            exit::NO_FILE_SPECIFIED,
+            "Error: no file specified",
+        ));
+    };
+    check_io(io)?;
+    let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    if !abs.exists() && (args.add_age.is_some() || args.rm_age.is_some()) {
+        return Err(Failure::new(
+            49,
+            format!(
+                "Error: cannot add or remove keys on non-existent file {:?}, use the `edit` \
+                 subcommand instead.",
+                abs.display().to_string()
+            ),
+        ));
+    }
+    let name = name_for(io);
+    let (in_fmt, out_fmt) = formats(io, name.as_deref());
+    let add = args
+        .add_age
+        .as_deref()
+        .map(Recipient::parse_list)
+        .transpose()?
+        .unwrap_or_default();
+    let remove: Vec<String> = args
+        .rm_age
+        .as_deref()
+        .map(|s| s.split(',').map(|r| r.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let encrypted = read_input(Some(file))?;
+    let store = load_config(io)?
+        .as_ref()
+        .map_or(Ok(StoreOptions::default()), SopsConfig::store_options)
+        .map_err(dump_error("Error dumping file"))?;
+    let (identities, _problems) = Identities::from_env();
+    let opts = DecryptOptions {
+        ignore_mac: args.ignore_mac,
+        require_version: true,
+        store,
+        ..DecryptOptions::default()
+    };
+    let opened = api::open(&encrypted, in_fmt, &identities, &opts)?;
+    let bytes = rekey::rotate_opened(opened, out_fmt, store, &add, &remove)
+        .map_err(dump_error("Could not marshal tree"))?;
+    write_output(io, &bytes)
+}
