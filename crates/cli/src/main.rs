@@ -8,11 +8,13 @@
 // The CLI is the one crate that writes to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod child;
 mod config_cmd;
 mod keygen;
 mod output;
 mod render;
 mod sops_cmd;
+mod sops_exec;
 mod sops_keys;
 mod sops_set;
 
@@ -59,6 +61,10 @@ enum Command {
     Updatekeys(sops_keys::UpdatekeysArgs),
     /// A new data key, recipients added or removed (like sops rotate).
     Rotate(sops_keys::RotateArgs),
+    /// Run a command with a file's values in its environment (like sops exec-env).
+    ExecEnv(sops_exec::ExecEnvArgs),
+    /// Run a command with the decrypted file as a FIFO or private file (like sops exec-file).
+    ExecFile(sops_exec::ExecFileArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +80,8 @@ fn main() -> ExitCode {
         Command::Unset(args) => sops_set::unset(args),
         Command::Updatekeys(args) => sops_keys::updatekeys(args),
         Command::Rotate(args) => sops_keys::rotate(args),
+        Command::ExecEnv(args) => sops_exec::exec_env(args),
+        Command::ExecFile(args) => sops_exec::exec_file(args),
     }
 }
 

@@ -140,8 +140,11 @@ pub(crate) fn finish(r: Result<(), Failure>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("{}", f.message);
-            ExitCode::from(u8::try_from(f.code).unwrap_or(1))
+            // A command run by exec-env/exec-file has said what it had to say.
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
+            ExitCode::from(u8::try_from(f.code & 0xff).unwrap_or(1))
         }
     }
 }
