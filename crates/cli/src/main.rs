@@ -14,6 +14,7 @@ mod keygen;
 mod output;
 mod render;
 mod sops_cmd;
+mod sops_edit;
 mod sops_exec;
 mod sops_keys;
 mod sops_set;
@@ -61,6 +62,8 @@ enum Command {
     Updatekeys(sops_keys::UpdatekeysArgs),
     /// A new data key, recipients added or removed (like sops rotate).
     Rotate(sops_keys::RotateArgs),
+    /// Edit an encrypted file in your editor (like sops edit).
+    Edit(sops_edit::EditArgs),
     /// Run a command with a file's values in its environment (like sops exec-env).
     ExecEnv(sops_exec::ExecEnvArgs),
     /// Run a command with the decrypted file as a FIFO or private file (like sops exec-file).
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Unset(args) => sops_set::unset(args),
         Command::Updatekeys(args) => sops_keys::updatekeys(args),
         Command::Rotate(args) => sops_keys::rotate(args),
+        Command::Edit(args) => sops_edit::edit(args),
         Command::ExecEnv(args) => sops_exec::exec_env(args),
         Command::ExecFile(args) => sops_exec::exec_file(args),
     }

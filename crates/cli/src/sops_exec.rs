@@ -16,7 +16,7 @@ use psd_sops::tree::{Key, Value};
 use psd_sops::{Format, Identities};
 use zeroize::Zeroizing;
 
-use crate::child::{self, Ended};
+use crate::child::{self, Ended, Guard};
 use crate::sops_cmd::{FORMATS, Failure, encrypted_load_error, finish};
 
 /// Arguments of `psd exec-env`.
@@ -184,7 +184,10 @@ fn run_exec_env(args: &ExecEnvArgs) -> Result<(), Failure> {
             format!("cannot run /bin/sh: {e}"),
         ));
     }
-    let ended = child::run_shell(command, &env).map_err(|m| Failure::new(exit::GENERIC, m))?;
+    let guard = Guard::new().map_err(|m| Failure::new(exit::GENERIC, m))?;
+    let ended = guard
+        .run_shell(command, &env)
+        .map_err(|m| Failure::new(exit::GENERIC, m))?;
     command_result(ended)
 }
 
@@ -242,6 +245,7 @@ fn run_exec_file(args: &ExecFileArgs) -> Result<(), Failure> {
         Zeroizing::new(psd_sops::store_for(out_fmt, Default::default()).emit_plain(&dec.tree)?);
     drop(dec);
 
+    let guard = Guard::new().map_err(|m| Failure::new(exit::GENERIC, m))?;
     let dir = tempfile::Builder::new()
         .prefix(".sops")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -252,6 +256,7 @@ fn run_exec_file(args: &ExecFileArgs) -> Result<(), Failure> {
                 format!("cannot create a private folder: {e}"),
             )
         })?;
+    guard.protect(dir.path().to_owned());
     let path = dir.path().join(name);
     let fail = |e: std::io::Error| Failure::new(exit::GENERIC, format!("{}: {e}", path.display()));
     if args.no_fifo {
@@ -279,7 +284,7 @@ fn run_exec_file(args: &ExecFileArgs) -> Result<(), Failure> {
     }
     drop(plain);
     let command = command.replace("{}", &path.to_string_lossy());
-    let ended = child::run_shell(&command, &child::current_env());
+    let ended = guard.run_shell(&command, &child::current_env());
     // Removed whatever happened to the command (and before psd exits on a deferred signal).
     let removed = dir.close();
     let ended = ended.map_err(|m| Failure::new(exit::GENERIC, m))?;
