@@ -10,6 +10,7 @@
 
 mod child;
 mod config_cmd;
+mod git;
 mod keygen;
 mod output;
 mod render;
@@ -62,6 +63,12 @@ enum Command {
     Updatekeys(sops_keys::UpdatekeysArgs),
     /// A new data key, recipients added or removed (like sops rotate).
     Rotate(sops_keys::RotateArgs),
+    /// Merge two branches' changes to an encrypted file value by value (git merge driver).
+    MergeDriver(git::MergeDriverArgs),
+    /// Print an encrypted file decrypted, for `git diff` (textconv); as it is without a key.
+    DiffTextconv(git::TextconvArgs),
+    /// Git integration: `psd git setup` uses the two commands above in this repository.
+    Git(git::GitArgs),
     /// Edit an encrypted file in your editor (like sops edit).
     Edit(sops_edit::EditArgs),
     /// Run a command with a file's values in its environment (like sops exec-env).
@@ -83,6 +90,9 @@ fn main() -> ExitCode {
         Command::Unset(args) => sops_set::unset(args),
         Command::Updatekeys(args) => sops_keys::updatekeys(args),
         Command::Rotate(args) => sops_keys::rotate(args),
+        Command::MergeDriver(args) => git::merge_driver(args),
+        Command::DiffTextconv(args) => git::textconv(args),
+        Command::Git(args) => git::git(args),
         Command::Edit(args) => sops_edit::edit(args),
         Command::ExecEnv(args) => sops_exec::exec_env(args),
         Command::ExecFile(args) => sops_exec::exec_file(args),

@@ -500,6 +500,19 @@ pub fn open(
 }
 
 impl Opened {
+    /// Lets values that come from `other` (another version of the same file, e.g. the other
+    /// side of a merge) keep their ciphertext too, when both were encrypted with the same data
+    /// key. Returns whether they were.
+    pub fn reuse_ciphertexts_of(&mut self, other: Opened) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let same: bool = self.key.expose().ct_eq(other.key.expose()).into();
+        if same {
+            let mut other = other;
+            self.stash.absorb(std::mem::take(&mut other.stash));
+        }
+        same
+    }
+
     /// Encrypts the tree again with the same data key and writes it with `format`'s store:
     /// unchanged values keep their ciphertext; the MAC and `lastmodified` are new.
     pub fn seal(mut self, format: Format, store: crate::StoreOptions) -> Result<Vec<u8>, Error> {

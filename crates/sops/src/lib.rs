@@ -30,6 +30,7 @@ mod gcm;
 pub mod gofmt;
 pub mod keysource;
 pub mod mac;
+pub mod merge;
 pub mod metadata;
 pub mod rekey;
 pub mod rules;

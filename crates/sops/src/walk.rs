@@ -86,6 +86,13 @@ impl Stash {
     pub fn is_empty(&self) -> bool {
         self.by_digest.is_empty()
     }
+
+    /// Adds the ciphertexts of `other`, which must have been made with the same data key.
+    pub(crate) fn absorb(&mut self, other: Stash) {
+        for (k, v) in other.by_digest {
+            self.by_digest.entry(k).or_insert(v);
+        }
+    }
 }
 
 struct Walker<'a> {
