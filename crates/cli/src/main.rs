@@ -12,6 +12,7 @@ mod child;
 mod config_cmd;
 mod git;
 mod keygen;
+mod legacy;
 mod output;
 mod render;
 mod sops_cmd;
@@ -22,7 +23,7 @@ mod sops_set;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 // mimalloc instead of glibc malloc: the stores build trees of many small strings, and the
 // allocator was a sixth of decrypting a 1 MB YAML file (bench/README.md).
@@ -78,7 +79,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let argv = match legacy::translate(std::env::args_os().collect(), &names) {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(7);
+        }
+    };
+    let matches = command.get_matches_from(argv);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Keygen(args) => keygen::run(args),
         Command::Render(args) => render::run(args),
