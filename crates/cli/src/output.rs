@@ -53,6 +53,25 @@ pub fn write_file(path: &Path, data: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Takes an exclusive lock for a read-change-write of `path` (`psd set`, `unset`, `edit`,
+/// `rotate -i`, `updatekeys`), so two changes of one file both land, one after the other.
+///
+/// The lock is on the file itself; as a write replaces the file with a new one, a waiter that
+/// gets the lock checks that the path still names the file it locked, and locks the new one
+/// if not. Hold the returned file until the new one is in place.
+pub fn lock_for_update(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::MetadataExt as _;
+    loop {
+        let f = std::fs::File::open(path)?;
+        f.lock()?;
+        let locked = f.metadata()?;
+        let now = std::fs::metadata(path)?;
+        if (locked.dev(), locked.ino()) == (now.dev(), now.ino()) {
+            return Ok(f);
+        }
+    }
+}
+
 /// The file a write to `path` really lands on (module docs).
 fn resolve(path: &Path) -> io::Result<Dest> {
     match std::fs::metadata(path) {

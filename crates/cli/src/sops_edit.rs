@@ -90,6 +90,8 @@ fn run_edit(args: &EditArgs) -> Result<(), Failure> {
 
     let guard = Guard::new().map_err(generic)?;
     if path.exists() {
+        let _lock = crate::output::lock_for_update(&path)
+            .map_err(|e| generic(format!("cannot lock {} for the edit: {e}", path.display())))?;
         let bytes = std::fs::read(&path).map_err(|e| {
             Failure::new(
                 exit::COULD_NOT_READ_INPUT_FILE,

@@ -78,6 +78,8 @@ struct Plan {
     threshold: usize,
     /// What sops prints before asking; `None` when the file is up to date.
     changes: Option<String>,
+    /// Held until the file is written.
+    _lock: std::fs::File,
 }
 
 /// The report of one file: stdout and stderr text, and the result.
@@ -214,6 +216,12 @@ fn plan(
         .and_then(Format::from_name)
         .unwrap_or_else(|| Format::from_path(&path));
     log.push_str(&format!("Syncing keys for file {}\n", path.display()));
+    let lock = crate::output::lock_for_update(&path).map_err(|e| {
+        Failure::new(
+            exit::COULD_NOT_READ_INPUT_FILE,
+            format!("cannot lock {}: {e}", path.display()),
+        )
+    })?;
     let bytes = std::fs::read(&path).map_err(|e| {
         Failure::new(
             exit::COULD_NOT_READ_INPUT_FILE,
@@ -251,6 +259,7 @@ fn plan(
         groups,
         threshold,
         changes,
+        _lock: lock,
     })
 }
 
@@ -358,6 +367,16 @@ fn run_rotate(args: &RotateArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|s| s.split(',').map(|r| r.trim().to_owned()).collect())
         .unwrap_or_default();
+    let _lock = if io.in_place && file.exists() {
+        Some(crate::output::lock_for_update(file).map_err(|e| {
+            Failure::new(
+                exit::COULD_NOT_READ_INPUT_FILE,
+                format!("cannot lock {}: {e}", file.display()),
+            )
+        })?)
+    } else {
+        None
+    };
     let encrypted = read_input(Some(file))?;
     let store = load_config(io)?
         .as_ref()

@@ -82,6 +82,8 @@ struct Target {
     input: Format,
     output: Format,
     store: StoreOptions,
+    /// Held from the read to the write: another psd changing the file waits.
+    lock: Option<std::fs::File>,
 }
 
 impl Target {
@@ -103,11 +105,20 @@ impl Target {
             input: pick(input_type),
             output: pick(output_type),
             store,
+            lock: None,
         })
     }
 
     /// Reads and decrypts the file, keeping its data key and ciphertexts.
-    fn open(&self, ignore_mac: bool) -> Result<api::Opened, Failure> {
+    fn open(&mut self, ignore_mac: bool) -> Result<api::Opened, Failure> {
+        if self.path.exists() {
+            self.lock = Some(crate::output::lock_for_update(&self.path).map_err(|e| {
+                Failure::new(
+                    exit::COULD_NOT_READ_INPUT_FILE,
+                    format!("cannot lock {} for the change: {e}", self.path.display()),
+                )
+            })?);
+        }
         let bytes = std::fs::read(&self.path).map_err(|e| {
             Failure::new(
                 exit::COULD_NOT_READ_INPUT_FILE,
@@ -175,7 +186,7 @@ fn run_set(args: SetArgs) -> Result<(), Failure> {
     let (Some(file), Some(index)) = (&args.file, &args.index) else {
         unreachable!("counted above")
     };
-    let target = Target::new(
+    let mut target = Target::new(
         file,
         args.input_type.as_deref(),
         args.output_type.as_deref(),
@@ -212,7 +223,7 @@ fn run_unset(args: UnsetArgs) -> Result<(), Failure> {
             "Error: no file specified, or index is missing",
         ));
     };
-    let target = Target::new(
+    let mut target = Target::new(
         file,
         args.input_type.as_deref(),
         args.output_type.as_deref(),
