@@ -35,7 +35,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "psd", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
-the sops commands (encrypt, decrypt, filestatus, set, unset, updatekeys, rotate) use the exit codes of sops."
+the sops commands (encrypt, decrypt, filestatus, set, unset, edit, updatekeys, rotate, groups, exec-env, exec-file) use the exit codes of sops."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -64,6 +64,8 @@ enum Command {
     Updatekeys(sops_keys::UpdatekeysArgs),
     /// A new data key, recipients added or removed (like sops rotate).
     Rotate(sops_keys::RotateArgs),
+    /// Add or delete key groups (Shamir), data key and values unchanged (like sops groups).
+    Groups(sops_keys::GroupsArgs),
     /// Merge two branches' changes to an encrypted file value by value (git merge driver).
     MergeDriver(git::MergeDriverArgs),
     /// Print an encrypted file decrypted, for `git diff` (textconv); as it is without a key.
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Unset(args) => sops_set::unset(args),
         Command::Updatekeys(args) => sops_keys::updatekeys(args),
         Command::Rotate(args) => sops_keys::rotate(args),
+        Command::Groups(args) => sops_keys::groups(args),
         Command::MergeDriver(args) => git::merge_driver(args),
         Command::DiffTextconv(args) => git::textconv(args),
         Command::Git(args) => git::git(args),

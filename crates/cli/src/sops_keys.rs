@@ -58,6 +58,179 @@ pub struct RotateArgs {
     ignore_mac: bool,
 }
 
+/// Arguments of `psd groups`.
+#[derive(Debug, clap::Args)]
+pub struct GroupsArgs {
+    #[command(subcommand)]
+    command: GroupsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum GroupsCommand {
+    /// Add a key group (Shamir secret sharing: each group holds a share of the data key).
+    Add {
+        /// The encrypted file.
+        #[arg(short = 'f', long)]
+        file: PathBuf,
+        /// An age recipient of the new group (repeat for several).
+        #[arg(long = "age", value_name = "RECIPIENT")]
+        age: Vec<String>,
+        /// Write the result back to the file instead of stdout.
+        #[arg(short = 'i', long)]
+        in_place: bool,
+        /// Groups needed to recover the data key.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        shamir_secret_sharing_threshold: usize,
+    },
+    /// Delete the key group at INDEX (counting from 0).
+    Delete {
+        /// The encrypted file.
+        #[arg(short = 'f', long)]
+        file: PathBuf,
+        /// Write the result back to the file instead of stdout.
+        #[arg(short = 'i', long)]
+        in_place: bool,
+        /// Groups needed to recover the data key.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        shamir_secret_sharing_threshold: usize,
+        /// The group's index.
+        index: Option<String>,
+    },
+}
+
+/// Runs `psd groups add|delete`: the key groups change, the data key and values stay (as
+/// `sops groups`).
+pub fn groups(args: GroupsArgs) -> ExitCode {
+    finish(run_groups(args.command))
+}
+
+fn run_groups(command: GroupsCommand) -> Result<(), Failure> {
+    let (file, in_place, requested) = match &command {
+        GroupsCommand::Add {
+            file,
+            in_place,
+            shamir_secret_sharing_threshold,
+            ..
+        }
+        | GroupsCommand::Delete {
+            file,
+            in_place,
+            shamir_secret_sharing_threshold,
+            ..
+        } => (file.clone(), *in_place, *shamir_secret_sharing_threshold),
+    };
+    let format = Format::from_path(&file);
+    let _lock = if in_place && file.exists() {
+        Some(crate::output::lock_for_update(&file).map_err(|e| {
+            Failure::new(
+                exit::GENERIC,
+                format!("cannot lock {}: {e}", file.display()),
+            )
+        })?)
+    } else {
+        None
+    };
+    let bytes = std::fs::read(&file).map_err(|e| {
+        Failure::new(
+            exit::GENERIC,
+            format!("Error reading file: open {}: {e}", file.display()),
+        )
+    })?;
+    let meta = api::metadata(&bytes, format)?;
+    if meta.key_groups.iter().any(|g| !g.other.is_empty()) {
+        return Err(Failure::new(
+            exit::GENERIC,
+            "the file also has keys other than age (PGP, KMS, Vault): psd writes age keys only;              change its groups with sops",
+        ));
+    }
+    let mut groups: Vec<Vec<Recipient>> = meta
+        .key_groups
+        .iter()
+        .map(|g| {
+            g.age
+                .iter()
+                .map(|k| k.recipient.parse())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, Error>>()?;
+    let mut threshold = meta.shamir_threshold;
+    match command {
+        GroupsCommand::Add { age, .. } => {
+            let group = age
+                .iter()
+                .map(|r| r.parse())
+                .collect::<Result<Vec<Recipient>, Error>>()?;
+            if group.is_empty() {
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    "the new group has no keys: give --age RECIPIENT (repeat for several)",
+                ));
+            }
+            groups.push(group);
+        }
+        GroupsCommand::Delete { index, .. } => {
+            let Some(index) = index else {
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    "error: exactly one positional argument (index) required",
+                ));
+            };
+            let i: usize = index.parse().map_err(|e| {
+                Failure::new(
+                    exit::GENERIC,
+                    format!("failed to parse [index] argument: {e}"),
+                )
+            })?;
+            if i >= groups.len() {
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    format!("there is no key group {i}: the file has {}", groups.len()),
+                ));
+            }
+            groups.remove(i);
+        }
+    }
+    if requested != 0 {
+        threshold = requested;
+    }
+    if groups.len() < threshold {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!(
+                "removing this key group will make the Shamir threshold impossible to satisfy: \
+                 Shamir threshold is {threshold}, but we only have {} key groups",
+                groups.len()
+            ),
+        ));
+    }
+    let threshold = match groups.len() {
+        1 => 0,
+        n if threshold == 0 => n,
+        _ => threshold,
+    };
+    let (identities, _problems) = Identities::from_env();
+    let out = rekey::update_keys(
+        &bytes,
+        format,
+        StoreOptions::default(),
+        &identities,
+        &groups,
+        threshold,
+    )?;
+    if in_place {
+        crate::output::write_file(&file, &out).map_err(|e| {
+            Failure::new(
+                exit::COULD_NOT_WRITE_OUTPUT_FILE,
+                format!("{}: {e}", file.display()),
+            )
+        })
+    } else {
+        std::io::stdout()
+            .write_all(&out)
+            .map_err(|e| Failure::new(exit::GENERIC, e.to_string()))
+    }
+}
+
 /// Runs `psd updatekeys`.
 pub fn updatekeys(args: UpdatekeysArgs) -> ExitCode {
     finish(run_updatekeys(&args))

@@ -340,3 +340,97 @@ fn rotate_adds_and_removes_recipients_with_a_new_data_key() {
         assert_eq!(mine.status.code(), theirs.status.code(), "{args:?}");
     }
 }
+
+#[test]
+fn groups_add_and_delete_as_sops() {
+    let Some(sops) = sops() else { return };
+    let s = scratch();
+    files(&sops, &s, &["a.yaml", "b.yaml"], &[&s.old]);
+    let fixture = Path::new(FIXTURE_KEY);
+    // Both keys in one file: what a Shamir file with two groups needs.
+    let both = s.dir.path().join("both.txt");
+    std::fs::write(
+        &both,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(FIXTURE_KEY).unwrap(),
+            std::fs::read_to_string(&s.new_key).unwrap()
+        ),
+    )
+    .unwrap();
+    let add = [
+        "groups",
+        "add",
+        "-i",
+        "--age",
+        &s.new,
+        "--shamir-secret-sharing-threshold",
+        "2",
+        "-f",
+    ];
+    ok(run(
+        Path::new(PSD),
+        s.dir.path(),
+        fixture,
+        &[&add[..], &["a.yaml"]].concat(),
+        b"",
+    ));
+    ok(run(
+        &sops,
+        s.dir.path(),
+        fixture,
+        &[&add[..], &["b.yaml"]].concat(),
+        b"",
+    ));
+    for name in ["a.yaml", "b.yaml"] {
+        // One group's key alone no longer opens it; both do, with either tool.
+        assert_eq!(decrypts_with(&sops, &s, name, fixture), None, "{name}");
+        assert_eq!(
+            decrypts_with(&sops, &s, name, &both).as_deref(),
+            Some(DOC),
+            "{name}"
+        );
+        let mine = ok(run(
+            Path::new(PSD),
+            s.dir.path(),
+            &both,
+            &["decrypt", name],
+            b"",
+        ));
+        assert_eq!(String::from_utf8(mine.stdout).unwrap(), DOC, "{name}");
+    }
+    // Deleting the first group with the threshold kept at 2 is refused by both.
+    let del = ["groups", "delete", "-i", "-f", "a.yaml", "0"];
+    let mine = run(Path::new(PSD), s.dir.path(), &both, &del, b"");
+    let theirs = run(
+        &sops,
+        s.dir.path(),
+        &both,
+        &["groups", "delete", "-i", "-f", "b.yaml", "0"],
+        b"",
+    );
+    assert_eq!(mine.status.code(), theirs.status.code());
+    assert!(String::from_utf8_lossy(&mine.stderr).contains("Shamir threshold"));
+    // With threshold 1 it goes, and the new key alone opens the file.
+    ok(run(
+        Path::new(PSD),
+        s.dir.path(),
+        &both,
+        &[
+            "groups",
+            "delete",
+            "-i",
+            "--shamir-secret-sharing-threshold",
+            "1",
+            "-f",
+            "a.yaml",
+            "0",
+        ],
+        b"",
+    ));
+    assert_eq!(
+        decrypts_with(&sops, &s, "a.yaml", &s.new_key).as_deref(),
+        Some(DOC)
+    );
+    assert_eq!(decrypts_with(&sops, &s, "a.yaml", fixture), None);
+}
