@@ -98,9 +98,6 @@ fn run_edit(args: &EditArgs) -> Result<(), Failure> {
                 format!("Error reading file: {e}"),
             )
         })?;
-        store_for(in_fmt, store)
-            .load_encrypted(&bytes)
-            .map_err(encrypted_load_error)?;
         let (identities, _problems) = Identities::from_env();
         let opts = DecryptOptions {
             ignore_mac: args.ignore_mac,
@@ -108,7 +105,8 @@ fn run_edit(args: &EditArgs) -> Result<(), Failure> {
             store,
             ..DecryptOptions::default()
         };
-        let mut opened = api::open(&bytes, in_fmt, &identities, &opts)?;
+        let mut opened =
+            api::open(&bytes, in_fmt, &identities, &opts).map_err(encrypted_load_error)?;
         let plain = Zeroizing::new(store_for(out_fmt, store).emit_plain(&opened.tree)?);
         let edited = edit_until_valid(&guard, &path, &plain, out_fmt, store)?;
         *opened.tree = edited;

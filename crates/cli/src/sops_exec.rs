@@ -125,10 +125,7 @@ fn decrypt_tree(
         require_version: true,
         ..DecryptOptions::default()
     };
-    psd_sops::store_for(format, opts.store)
-        .load_encrypted(&bytes)
-        .map_err(encrypted_load_error)?;
-    Ok(api::decrypt_tree(&bytes, format, &identities, &opts)?)
+    api::decrypt_tree(&bytes, format, &identities, &opts).map_err(encrypted_load_error)
 }
 
 fn format_of(file: &Path, given: Option<&str>) -> Format {

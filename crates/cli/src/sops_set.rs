@@ -132,11 +132,8 @@ impl Target {
             store: self.store,
             ..DecryptOptions::default()
         };
-        // Parse errors read as sops's; then the library's own decryption errors.
-        psd_sops::store_for(self.input, self.store)
-            .load_encrypted(&bytes)
-            .map_err(encrypted_load_error)?;
-        Ok(api::open(&bytes, self.input, &identities, &opts)?)
+        // Parse errors read as sops's; the others are the library's own.
+        api::open(&bytes, self.input, &identities, &opts).map_err(encrypted_load_error)
     }
 
     /// Encrypts the changed document again and replaces the file.

@@ -78,12 +78,27 @@ pub fn update_keys(
     groups: &[Vec<Recipient>],
     threshold: usize,
 ) -> Result<Vec<u8>, Error> {
+    let (tree, meta) = store_for(format, store).load_encrypted(encrypted)?;
+    let metadata = Metadata::from_value(&meta)?;
+    update_keys_loaded(
+        &tree, metadata, format, store, identities, groups, threshold,
+    )
+}
+
+/// [`update_keys`] for a file already parsed (`Store::load_encrypted`, then
+/// [`Metadata::from_value`]), so a caller that read the metadata first parses once.
+pub fn update_keys_loaded(
+    tree: &crate::tree::Tree,
+    mut metadata: Metadata,
+    format: Format,
+    store: StoreOptions,
+    identities: &Identities,
+    groups: &[Vec<Recipient>],
+    threshold: usize,
+) -> Result<Vec<u8>, Error> {
     if groups.is_empty() {
         return Err(Error::NoKeyGroups);
     }
-    let store = store_for(format, store);
-    let (tree, meta) = store.load_encrypted(encrypted)?;
-    let mut metadata = Metadata::from_value(&meta)?;
     let key = api::recover_data_key(&metadata, identities)?;
     let single = groups.len() == 1 && metadata.key_groups.len() == 1 && threshold == 0;
     metadata.key_groups = if single {
@@ -106,7 +121,7 @@ pub fn update_keys(
         api::wrap_data_key(&key, groups, threshold)?
     };
     metadata.shamir_threshold = threshold;
-    store.emit_encrypted(&tree, &metadata.to_value())
+    store_for(format, store).emit_encrypted(tree, &metadata.to_value())
 }
 
 /// `sops rotate`: the file encrypted again under a new data key, with `add` appended to the

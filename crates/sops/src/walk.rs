@@ -52,45 +52,74 @@ impl std::fmt::Display for Warning {
 /// `ENC[...]` string (sops keeps the IV for the same purpose): a change of one value is a
 /// change of one line, the MAC and `lastmodified`.
 ///
-/// Values are looked up by a SHA-256 of AAD, type and plaintext; the stash holds no
-/// plaintext. Values of 1 MiB or more are not stashed (they get a new ciphertext).
+/// Plaintexts are compared byte for byte (never by a hash, so a value can only ever get the
+/// ciphertext of an equal value); they are wiped when the stash is dropped. Values of 1 MiB or
+/// more are not stashed (they get a new ciphertext).
 #[derive(Default)]
 pub struct Stash {
-    by_digest: std::collections::HashMap<[u8; 32], String>,
+    by_aad: std::collections::HashMap<String, Vec<Stashed>>,
+}
+
+struct Stashed {
+    datatype: &'static str,
+    plain: zeroize::Zeroizing<Vec<u8>>,
+    enc: String,
 }
 
 impl std::fmt::Debug for Stash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Stash({} values)", self.by_digest.len())
+        write!(f, "Stash({} values)", self.len())
     }
 }
 
 impl Stash {
-    fn digest(aad: &str, datatype: &str, plain: &[u8]) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [aad.as_bytes(), datatype.as_bytes()] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-        h.update(plain);
-        h.finalize().into()
-    }
-
     /// How many values it holds.
     pub fn len(&self) -> usize {
-        self.by_digest.len()
+        self.by_aad.values().map(Vec::len).sum()
     }
 
     /// Whether it holds no value.
     pub fn is_empty(&self) -> bool {
-        self.by_digest.is_empty()
+        self.by_aad.is_empty()
     }
 
     /// Adds the ciphertexts of `other`, which must have been made with the same data key.
     pub(crate) fn absorb(&mut self, other: Stash) {
-        for (k, v) in other.by_digest {
-            self.by_digest.entry(k).or_insert(v);
+        for (aad, entries) in other.by_aad {
+            let mine = self.by_aad.entry(aad).or_default();
+            for e in entries {
+                if !mine
+                    .iter()
+                    .any(|m| m.datatype == e.datatype && m.plain == e.plain)
+                {
+                    mine.push(e);
+                }
+            }
+        }
+    }
+
+    fn get(&self, aad: &str, datatype: &str, plain: &[u8]) -> Option<String> {
+        self.by_aad.get(aad)?.iter().find_map(|s| {
+            (s.datatype == datatype && s.plain.as_slice() == plain).then(|| s.enc.clone())
+        })
+    }
+
+    fn put(&mut self, aad: &str, datatype: &'static str, plain: &[u8], enc: String) {
+        let entries = match self.by_aad.get_mut(aad) {
+            Some(e) => e,
+            None => self.by_aad.entry(aad.to_owned()).or_default(),
+        };
+        if let Some(e) = entries
+            .iter_mut()
+            .find(|s| s.datatype == datatype && s.plain.as_slice() == plain)
+        {
+            e.enc = enc;
+        } else {
+            entries.push(Stashed {
+                datatype,
+                plain: zeroize::Zeroizing::new(plain.to_vec()),
+                enc,
+            });
         }
     }
 }
@@ -155,18 +184,12 @@ impl<'a> Walker<'a> {
 
     /// The old ciphertext of this value, if the stash has it.
     fn stashed(&self, aad: &str, datatype: &str, plain: &[u8]) -> Option<String> {
-        let stash = self.stash.as_deref()?;
-        stash
-            .by_digest
-            .get(&Stash::digest(aad, datatype, plain))
-            .cloned()
+        self.stash.as_deref()?.get(aad, datatype, plain)
     }
 
-    fn stash_value(&mut self, aad: &str, datatype: &str, plain: &[u8], enc: String) {
+    fn stash_value(&mut self, aad: &str, datatype: &'static str, plain: &[u8], enc: String) {
         if let Some(stash) = self.stash.as_deref_mut() {
-            stash
-                .by_digest
-                .insert(Stash::digest(aad, datatype, plain), enc);
+            stash.put(aad, datatype, plain, enc);
         }
     }
 
