@@ -67,7 +67,7 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
                 write_file(path, data)?;
                 return Ok(None);
             };
-            let dir = path.parent().unwrap_or(Path::new("."));
+            let dir = folder_of(&path);
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             let tmp = dir.join(format!(".psd-tmp-{name}-{}", std::process::id()));
             let _ = std::fs::remove_file(&tmp);
@@ -101,7 +101,7 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
     }
     let mut dirs: Vec<PathBuf> = staged
         .iter()
-        .map(|(_, _, t)| t.parent().unwrap_or(Path::new(".")).to_path_buf())
+        .map(|(_, _, t)| folder_of(t).to_path_buf())
         .collect();
     dirs.sort();
     dirs.dedup();
@@ -125,6 +125,14 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
     results
 }
 
+/// The folder a file is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Takes an exclusive lock for a read-change-write of `path` (`psd set`, `unset`, `edit`,
 /// `rotate -i`, `updatekeys`), so two changes of one file both land, one after the other.
 ///
@@ -146,6 +154,16 @@ pub fn lock_for_update(path: &Path) -> io::Result<std::fs::File> {
 
 /// The file a write to `path` really lands on (module docs).
 fn resolve(path: &Path) -> io::Result<Dest> {
+    // A regular file that is not a link is its own target (the common case: no need to
+    // resolve every folder on the way).
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && m.is_file()
+    {
+        return Ok(Dest::File {
+            path: path.to_path_buf(),
+            mode: Some(m.permissions().mode() & 0o7777),
+        });
+    }
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(Dest::File {
             path: std::fs::canonicalize(path)?,
