@@ -68,8 +68,8 @@ pub fn merge_driver(args: MergeDriverArgs) -> ExitCode {
                 eprintln!("psd merge-driver: {name}: {l}");
             }
             eprintln!(
-                "psd merge-driver: {name}: left conflicted with this branch's version (still \
-                 encrypted); resolve it with `psd edit {name}`, then `git add {name}`"
+                "psd merge-driver: {name}: left conflicted; fix the places named above with \
+                 `psd edit {name}`, then `git add {name}`"
             );
             ExitCode::from(1)
         }
@@ -131,23 +131,34 @@ fn run_merge(args: &MergeDriverArgs, name: &str) -> Result<(), Vec<String>> {
     };
     if recipients(&ours) != recipients(&theirs) {
         return Err(one(
-            "the two branches encrypt it to different recipients: merge it by hand, then \
-             `psd updatekeys` it"
+            "the two branches encrypt it to different recipients, so nothing was merged (this \
+             branch's version is kept): bring the other side's changes in with `psd edit`, \
+             then make the recipients right with `psd updatekeys`"
                 .into(),
         ));
     }
-    let merged = merge::three_way(&base, &ours.tree, &theirs.tree).map_err(|cs| {
-        cs.iter()
-            .map(|c| format!("conflict at {c}"))
-            .collect::<Vec<_>>()
-    })?;
+    // Every change that does not conflict goes in, from both sides; at a conflict this
+    // branch's value stays, for the person who resolves it.
+    let (merged, conflicts) = merge::three_way_keeping_ours(&base, &ours.tree, &theirs.tree);
     ours.reuse_ciphertexts_of(theirs);
     *ours.tree = merged;
     let bytes = ours
         .seal(format, store)
         .map_err(|e| one(format!("cannot encrypt the merge: {e}")))?;
     std::fs::write(&args.ours, bytes)
-        .map_err(|e| one(format!("cannot write {}: {e}", args.ours.display())))
+        .map_err(|e| one(format!("cannot write {}: {e}", args.ours.display())))?;
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let mut lines: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("conflict at {c}: this branch's value kept"))
+        .collect();
+    lines.push(format!(
+        "the other branch's changes everywhere else are merged in (still encrypted); see its \
+         side with `git diff MERGE_HEAD -- {name}`"
+    ));
+    Err(lines)
 }
 
 /// Runs `psd diff-textconv`: the decrypted file, or the file as it is when no key opens it.

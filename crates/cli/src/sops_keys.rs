@@ -516,7 +516,11 @@ fn ask() -> Result<bool, Failure> {
             .read_line(&mut line)
             .map_err(|e| Failure::new(exit::GENERIC, e.to_string()))?;
         if n == 0 {
-            return Err(Failure::new(exit::GENERIC, "EOF"));
+            return Err(Failure::new(
+                exit::GENERIC,
+                "EOF\nno answer on standard input: the file is left unchanged; pass -y to apply \
+                 the changes without asking",
+            ));
         }
         match line.trim() {
             "y" => return Ok(true),

@@ -199,6 +199,12 @@ fn the_same_value_changed_on_both_branches_stays_a_conflict_without_plaintext() 
         r#"["db"]["password"]"#,
         r#""feature-secret-pw""#,
     ]);
+    r.psd(&[
+        "set",
+        "s.enc.yaml",
+        r#"["api_token"]"#,
+        r#""feature-token""#,
+    ]);
     r.git(&["commit", "-q", "-am", "feature"]);
     r.git(&["checkout", "-q", "main"]);
     r.psd(&[
@@ -235,4 +241,10 @@ fn the_same_value_changed_on_both_branches_stays_a_conflict_without_plaintext() 
         ]),
         "main-secret-pw"
     );
+    // The other side's change elsewhere is merged in, so resolving the conflict loses nothing.
+    assert_eq!(
+        r.sops(&["decrypt", "--extract", r#"["api_token"]"#, "s.enc.yaml"]),
+        "feature-token"
+    );
+    assert!(said.contains("git diff MERGE_HEAD"), "{said}");
 }

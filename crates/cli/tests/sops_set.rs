@@ -306,3 +306,34 @@ fn exit_codes_and_idempotent_runs_match_sops() {
         );
     }
 }
+
+#[test]
+fn a_list_index_on_a_mapping_is_refused_and_the_file_is_kept() {
+    let Some(sops) = sops() else { return };
+    let dir = encrypted(
+        &sops,
+        "s.yaml",
+        "creds:\n  user: app\n  password: hunter2\n",
+    );
+    let before = std::fs::read(dir.path().join("s.yaml")).unwrap();
+    // sops 3.11 exits 0 and changes nothing here; replacing the mapping would lose it, so psd
+    // refuses and says why.
+    let out = run(
+        Path::new(PSD),
+        dir.path(),
+        &["set", "s.yaml", r#"["creds"][0]"#, r#""x""#],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is a mapping") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.path().join("s.yaml")).unwrap(), before);
+}

@@ -12,7 +12,14 @@ use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
 use aes_gcm::aes::Aes256;
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+
+/// Standard padded base64 as Go's `base64.StdEncoding` reads it: non-zero bits after the last
+/// byte are ignored (`PB==` and `PA==` are the same byte), as sops accepts them.
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
 use secrecy::{ExposeSecret, SecretBox};
 use std::sync::LazyLock;
 use zeroize::{Zeroize, Zeroizing};
@@ -584,6 +591,37 @@ mod tests {
             " ENC[AES256_GCM,data:YQ==,iv:Yg==,tag:Yw==,type:str]"
         ));
     }
+
+    #[test]
+    fn base64_with_non_zero_trailing_bits_reads_as_go_reads_it() {
+        // `YQ==` and `YR==` both hold the byte `a`; Go's StdEncoding (sops) accepts both.
+        let v = EncValue::parse("ENC[AES256_GCM,data:YR==,iv:Yg==,tag:Yw==,type:str]").unwrap();
+        assert_eq!(v.data, b"a");
+        // Padding is still required, and a character outside the alphabet still refused.
+        assert!(EncValue::parse("ENC[AES256_GCM,data:YQ,iv:Yg==,tag:Yw==,type:str]").is_err());
+        assert!(EncValue::parse("ENC[AES256_GCM,data:Y!==,iv:Yg==,tag:Yw==,type:str]").is_err());
+        // And a value written with such a last symbol decrypts to the same plaintext.
+        let mut c = ValueCipher::new(&key());
+        let enc = c.encrypt(b"hunter2", b"k:", "str");
+        let (data, rest) = enc["ENC[AES256_GCM,data:".len()..].split_once(',').unwrap();
+        let last = data.trim_end_matches('=').chars().last().unwrap();
+        let pos = B64_ALPHABET.find(last).unwrap();
+        let bits = match data.matches('=').count() {
+            1 => 2,
+            2 => 4,
+            _ => 0,
+        };
+        if bits > 0 {
+            let other = B64_ALPHABET.as_bytes()[pos ^ 1] as char;
+            let stem = &data[..data.trim_end_matches('=').len() - 1];
+            let pad = &data[data.trim_end_matches('=').len()..];
+            let changed = format!("ENC[AES256_GCM,data:{stem}{other}{pad},{rest}");
+            let (plain, _) = c.decrypt(&changed, b"k:").unwrap();
+            assert_eq!(plain.as_slice(), b"hunter2");
+        }
+    }
+
+    const B64_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     #[test]
     fn empty_is_never_encrypted() {

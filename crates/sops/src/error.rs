@@ -327,7 +327,8 @@ pub enum Error {
         /// sops's message.
         message: String,
     },
-    /// The value given to `set` is not JSON, or JSON sops cannot insert (a top-level array).
+    /// The value given to `set` is not JSON, or JSON sops cannot insert (a top-level array),
+    /// or its path cannot name a place in the document (a mapping indexed by position).
     #[error("{reason}")]
     InvalidSetValue {
         /// sops's message.

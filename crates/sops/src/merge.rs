@@ -36,16 +36,31 @@ impl std::fmt::Display for Conflict {
 /// Merges `ours` and `theirs` with their common ancestor `base` (an empty tree when the file
 /// is new on both sides). `Err` lists every conflict; nothing is decided for them.
 pub fn three_way(base: &Tree, ours: &Tree, theirs: &Tree) -> Result<Tree, Vec<Conflict>> {
+    let (tree, conflicts) = three_way_keeping_ours(base, ours, theirs);
+    if conflicts.is_empty() {
+        Ok(tree)
+    } else {
+        Err(conflicts)
+    }
+}
+
+/// [`three_way`], and where it conflicts, `ours`'s value (and comments) in the tree: every
+/// change that does not conflict is in it, from either side. For a merge left to a person to
+/// finish at the conflicting places only.
+pub fn three_way_keeping_ours(base: &Tree, ours: &Tree, theirs: &Tree) -> (Tree, Vec<Conflict>) {
     let mut conflicts = Vec::new();
     let n = ours.branches.len().max(theirs.branches.len());
     if ours.branches.len() != theirs.branches.len()
         && base.branches.len() != ours.branches.len()
         && base.branches.len() != theirs.branches.len()
     {
-        return Err(vec![Conflict {
-            path: String::new(),
-            what: "both sides changed the number of documents".into(),
-        }]);
+        return (
+            ours.clone(),
+            vec![Conflict {
+                path: String::new(),
+                what: "both sides changed the number of documents".into(),
+            }],
+        );
     }
     let empty = Branch::new();
     let mut branches = Vec::new();
@@ -73,11 +88,7 @@ pub fn three_way(base: &Tree, ours: &Tree, theirs: &Tree) -> Result<Tree, Vec<Co
         };
         branches.extend(merged);
     }
-    if conflicts.is_empty() {
-        Ok(Tree { branches })
-    } else {
-        Err(conflicts)
-    }
+    (Tree { branches }, conflicts)
 }
 
 fn names(b: &Branch) -> impl Iterator<Item = &str> {

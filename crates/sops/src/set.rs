@@ -2,7 +2,8 @@
 //! mappings and lists on the way) or remove one, in the first document, with sops's rules.
 //!
 //! * A missing key is appended to its mapping; an index past the end of a list appends.
-//! * A scalar in the way is replaced by the mapping or list the path needs.
+//! * A scalar in the way is replaced by the mapping or list the path needs; a mapping indexed
+//!   by position, or a list by key, is refused (replacing it would lose every entry).
 //! * List indexes count values, not comments (as `--extract` does).
 //! * `set` reports whether anything changed (for `--idempotent`); `unset` of a path that is not
 //!   there is [`Error::KeyNotFound`] (which `--idempotent` accepts).
@@ -13,13 +14,16 @@ use crate::tree::{Branch, Item, Tree, Value};
 
 /// Sets `value` at `path` in the first document of `tree`; `Ok(true)` if the tree changed.
 pub fn set(tree: &mut Tree, path: &[PathComponent], value: Value) -> Result<bool, Error> {
+    if let Some(problem) = wrong_container(tree, path) {
+        return Err(problem);
+    }
     let Some(first) = path.first() else {
-        return Err(Error::InvalidTreePath {
-            reason: "the path is empty".into(),
+        return Err(Error::InvalidSetValue {
+            reason: "the path is empty: name a key, e.g. [\"key\"]".into(),
         });
     };
     if !matches!(first, PathComponent::Key(_)) {
-        return Err(Error::InvalidTreePath {
+        return Err(Error::InvalidSetValue {
             reason: format!("a document is a mapping: {first} cannot index it"),
         });
     }
@@ -33,6 +37,66 @@ pub fn set(tree: &mut Tree, path: &[PathComponent], value: Value) -> Result<bool
     };
     tree.branches[0] = branch;
     Ok(changed)
+}
+
+/// A path that indexes a mapping by position or a list by key: refused before anything
+/// changes. (sops leaves the file as it was for the first and crashes on the second; replacing
+/// the mapping or list with the value, as a scalar is replaced, would throw away every entry.)
+fn wrong_container(tree: &Tree, path: &[PathComponent]) -> Option<Error> {
+    enum Node<'t> {
+        Map(&'t [Item]),
+        List(&'t [Value]),
+        Other,
+    }
+    let mut node = Node::Map(tree.branches.first()?.as_slice());
+    let mut walked = String::new();
+    for c in path {
+        let next: Option<&Value> = match (&node, c) {
+            (Node::Map(items), PathComponent::Key(k)) => items
+                .iter()
+                .find(|i| i.key.name() == Some(k.as_str()))
+                .map(|i| &i.value),
+            (Node::List(list), PathComponent::Index(i)) => {
+                value_index(list, *i).map(|at| &list[at])
+            }
+            (Node::Map(_), PathComponent::Index(_)) => {
+                return Some(Error::InvalidSetValue {
+                    reason: format!(
+                        "{} is a mapping, so {c} (a list index) cannot name a place in it; \
+                         name a key instead, e.g. {walked}[\"name\"]",
+                        shown(&walked),
+                    ),
+                });
+            }
+            (Node::List(_), PathComponent::Key(_)) => {
+                return Some(Error::InvalidSetValue {
+                    reason: format!(
+                        "{} is a list, so {c} (a key) cannot name a place in it; name an \
+                         index instead, e.g. {walked}[0]",
+                        shown(&walked),
+                    ),
+                });
+            }
+            // A scalar: the rest of the path replaces it.
+            (Node::Other, _) => None,
+        };
+        let next = next?;
+        walked.push_str(&c.to_string());
+        node = match next {
+            Value::Map(items) => Node::Map(items),
+            Value::List(list) => Node::List(list),
+            _ => Node::Other,
+        };
+    }
+    None
+}
+
+fn shown(walked: &str) -> &str {
+    if walked.is_empty() {
+        "the document"
+    } else {
+        walked
+    }
 }
 
 fn set_in(node: &mut Value, path: &[PathComponent], value: Value) -> bool {

@@ -160,3 +160,16 @@ fn get_int(t: &Tree, k: &str) -> Option<i64> {
             _ => panic!("not an int"),
         })
 }
+
+#[test]
+fn a_conflict_keeps_ours_there_and_takes_everything_else() {
+    let (b, o, t) = (
+        doc("a: 1\nb: 2\nc: 3\n"),
+        doc("a: 10\nb: 2\nc: 3\n"),
+        doc("a: 11\nb: 22\nc: 3\nd: 4\n"),
+    );
+    let (tree, conflicts) = three_way_keeping_ours(&b, &o, &t);
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].path, r#"["a"]"#);
+    assert_eq!(yaml(&tree), "a: 10\nb: 22\nc: 3\nd: 4\n");
+}

@@ -122,3 +122,40 @@ fn json_values_as_sops_reads_them() {
         );
     }
 }
+
+#[test]
+fn a_mapping_indexed_by_position_or_a_list_by_key_is_refused_and_nothing_changes() {
+    let mut t = doc(vec![
+        Item::new(
+            "creds",
+            Value::Map(vec![
+                Item::new("user", s("u-9f2")),
+                Item::new("password", s("pw-7x1")),
+            ]),
+        ),
+        Item::new("l", Value::List(vec![s("a")])),
+    ]);
+    let before = t.clone();
+    for p in [
+        r#"["creds"][0]"#,
+        r#"["creds"][0]["x"]"#,
+        r#"["l"]["k"]"#,
+        r#"["l"][0]["k"]["m"]"#,
+    ] {
+        let e = set(&mut t, &path(p), s("x"));
+        if p == r#"["l"][0]["k"]["m"]"# {
+            // A scalar in the way (the list's item) is replaced, as sops does.
+            assert!(e.unwrap());
+            t = before.clone();
+            continue;
+        }
+        let e = e.unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::INVALID_SET_FORMAT, "{p}");
+        assert!(e.to_string().contains("cannot name a place"), "{p}: {e}");
+        assert!(
+            !e.to_string().contains("pw-7x1") && !e.to_string().contains("u-9f2"),
+            "{e}"
+        );
+        assert_eq!(t, before, "{p}");
+    }
+}
