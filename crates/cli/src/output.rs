@@ -71,6 +71,7 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             let tmp = dir.join(format!(".psd-tmp-{name}-{}", std::process::id()));
             let _ = std::fs::remove_file(&tmp);
+            remove_dead_temporaries(dir, &name);
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -123,6 +124,24 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
         }
     }
     results
+}
+
+/// Removes `.psd-tmp-<name>-<pid>` files in `dir` that a psd killed before it could rename
+/// them left behind (their process is gone). They hold only ciphertext, but are litter.
+fn remove_dead_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".psd-tmp-{name}-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The folder a file is in (`.` for a bare file name).
