@@ -128,7 +128,7 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
 
 /// Removes `.psd-tmp-<name>-<pid>` files in `dir` that a psd killed before it could rename
 /// them left behind (their process is gone). They hold only ciphertext, but are litter.
-fn remove_dead_temporaries(dir: &Path, name: &str) {
+pub fn remove_dead_temporaries(dir: &Path, name: &str) {
     let prefix = format!(".psd-tmp-{name}-");
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;

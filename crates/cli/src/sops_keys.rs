@@ -426,6 +426,9 @@ fn plan(
         .and_then(Format::from_name)
         .unwrap_or_else(|| Format::from_path(&path));
     log.push_str(&format!("Syncing keys for file {}\n", path.display()));
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+        crate::output::remove_dead_temporaries(dir, &name.to_string_lossy());
+    }
     let lock = crate::output::lock_for_update(&path).map_err(|e| {
         Failure::new(
             exit::COULD_NOT_READ_INPUT_FILE,
