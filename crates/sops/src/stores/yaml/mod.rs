@@ -12,8 +12,10 @@
 //! The parser is our own (`parse`); `docs/decisions/0001-yaml-parser.md` says why.
 
 mod emit;
-mod parse;
+pub mod parse;
 mod resolve;
+
+pub use resolve::Style;
 
 use std::collections::HashMap;
 

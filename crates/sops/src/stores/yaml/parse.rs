@@ -5,6 +5,9 @@
 //!
 //! Aliases are expanded while parsing (sops copies the aliased node). Errors carry 1-based
 //! line/column and never quote a scalar of the file.
+//!
+//! Public so that other tools (`psd-lint`) read YAML exactly as the stores do, with the
+//! position of every node: [`parse_stream`] gives one optional root [`Node`] per document.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,7 @@ use crate::tree::Comment;
 
 /// A parsed node (aliases already expanded).
 #[derive(Clone, Debug)]
-pub(crate) struct Node {
+pub struct Node {
     /// What the node is.
     pub kind: Kind,
     /// 1-based line of its first character.
@@ -24,11 +27,14 @@ pub(crate) struct Node {
 
 /// Node kinds.
 #[derive(Clone, Debug)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// A scalar with its text (escapes and folding applied), style and explicit tag.
     Scalar {
+        /// The value's text, escapes and folding applied.
         text: String,
+        /// How it was written.
         style: Style,
+        /// The explicit tag (`!!str`, `!custom`), if any.
         tag: Option<String>,
     },
     /// A mapping: pairs and comments in file order.
@@ -39,7 +45,7 @@ pub(crate) enum Kind {
 
 /// One entry of a mapping.
 #[derive(Clone, Debug)]
-pub(crate) enum MapEntry {
+pub enum MapEntry {
     /// A comment placed in this mapping.
     Comment(Comment),
     /// `key: value`.
@@ -48,7 +54,7 @@ pub(crate) enum MapEntry {
 
 /// One entry of a sequence.
 #[derive(Clone, Debug)]
-pub(crate) enum SeqEntry {
+pub enum SeqEntry {
     /// A comment placed in this sequence.
     Comment(Comment),
     /// An element.
@@ -57,9 +63,12 @@ pub(crate) enum SeqEntry {
 
 /// A parse error: message (no file content) and 1-based position.
 #[derive(Debug)]
-pub(crate) struct ParseError {
+pub struct ParseError {
+    /// What is wrong, without quoting the file.
     pub message: String,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
 }
 
@@ -84,7 +93,7 @@ const CHAR_MARK_STEP: usize = 256;
 const MAX_DEPTH: usize = 64;
 
 /// Parses a whole stream into its documents; `None` is an empty document.
-pub(crate) fn parse_stream(src: &str) -> Result<Vec<Option<Node>>> {
+pub fn parse_stream(src: &str) -> Result<Vec<Option<Node>>> {
     let mut text = src.strip_prefix('\u{feff}').unwrap_or(src).to_string();
     if text.contains('\r') {
         text = text.replace("\r\n", "\n").replace('\r', "\n");

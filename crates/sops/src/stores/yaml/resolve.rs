@@ -6,7 +6,7 @@ use crate::tree::{Timestamp, Value};
 
 /// How a scalar was written in the source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Style {
+pub enum Style {
     /// Unquoted.
     Plain,
     /// `'...'`.
