@@ -313,6 +313,16 @@ pub enum RenderError {
         /// The name `--rotate` knows the source value under, if it is rotatable.
         rotate: Option<String>,
     },
+    /// The tree psd would write fails `psd lint` (a bug in psd, or a configuration psd
+    /// cannot render correctly); nothing was written.
+    #[error(
+        "the tree psd would write fails its lint checks, so nothing was written:\n  {}\nPlease report this with your psd.yaml (without secrets)",
+        findings.join("\n  ")
+    )]
+    Lint {
+        /// One line per finding: file:line:col, rule, message, help.
+        findings: Vec<String>,
+    },
     /// `--rotate` cannot be done.
     #[error(transparent)]
     Rotate(#[from] RotateError),

@@ -38,6 +38,7 @@ mod kept;
 mod keyless;
 mod keys;
 pub mod layout;
+mod lint_gate;
 pub mod manifests;
 mod output;
 mod repo_root;

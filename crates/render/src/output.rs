@@ -15,6 +15,7 @@ use crate::guard::{self, ConfigSource};
 use crate::keyless;
 use crate::keys::{self, KeyEnv};
 use crate::layout::{self, FileContent, FluxSystem};
+use crate::lint_gate;
 use crate::write::{
     lock_repo, refuse_symlinks, remove_file_and_empty_parents, remove_leftover_temporaries,
     write_all,
@@ -392,6 +393,23 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         if !is_inside(p, &cfg.flux.root) {
             return Err(RenderError::UnsafePath(p.into()));
         }
+    }
+
+    // The tree as it will be must pass `psd lint` before anything is written.
+    {
+        let planned: BTreeMap<&str, &[u8]> = files
+            .iter()
+            .filter(|(_, (b, unchecked))| !unchecked && b.as_slice() != WOULD_REENCRYPT)
+            .map(|(p, (b, _))| (p.as_str(), b.as_slice()))
+            .collect();
+        let removed: BTreeSet<&str> = stale.iter().map(String::as_str).collect();
+        report.warnings.extend(lint_gate::check(
+            root,
+            &cfg.flux.root,
+            &cfg.domain,
+            &planned,
+            &removed,
+        )?);
     }
 
     // psd never writes or removes through a symbolic link (nor follows one to compare).

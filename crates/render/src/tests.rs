@@ -49,6 +49,43 @@ fn docs_with(cfg: &ClusterConfig, token: bool, flux: FluxSystem) -> Vec<Doc> {
     out
 }
 
+/// The fixture key's recipient (`fixtures/test-age-key.NEVER-FOR-PRODUCTION.txt`).
+const FIXTURE_RECIPIENT: &str = "age1yqfvvgwkla5hml0hetyc7sdll02ekfuwury0c0hwlgcc5vm53pqsxps736";
+
+/// What `psd lint` says of the tree a render of `cfg` writes: every file as it goes to disk
+/// (Secrets encrypted to the fixture recipient) and `.sops.yaml`.
+fn lint_of(cfg: &ClusterConfig) -> Vec<psd_lint::Finding> {
+    let t = SecretString::from("test-token-0123456789".to_owned());
+    let secrets = SecretValues::generate(cfg, Some(&t)).unwrap();
+    let comps = components::all(cfg).unwrap();
+    let mut files: Vec<(String, Vec<u8>)> =
+        plan(cfg, &comps, &secrets.contents, FluxSystem::Absent)
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let bytes = match f.content {
+                    FileContent::Plain(text) => text.into_bytes(),
+                    FileContent::Secret(s) => {
+                        let mut tree = crate::codec::secret_to_tree(&s);
+                        let out =
+                            crate::codec::encrypt(&tree, &[FIXTURE_RECIPIENT.to_owned()]).unwrap();
+                        crate::codec::wipe(&mut tree);
+                        out
+                    }
+                    FileContent::KeepExisting => unreachable!("generated secrets are never kept"),
+                };
+                (f.path, bytes)
+            })
+            .collect();
+    let sops = crate::sops_yaml(&[FIXTURE_RECIPIENT.to_owned()]).unwrap();
+    files.push((".sops.yaml".to_owned(), sops.into_bytes()));
+    let config = psd_lint::Config {
+        domain: Some(cfg.domain.clone()),
+        ..psd_lint::Config::default()
+    };
+    psd_lint::lint(&psd_lint::Tree::from_files(files), &config)
+}
+
 fn docs_of(cfg: &ClusterConfig) -> Vec<Doc> {
     docs_with(cfg, true, FluxSystem::Absent)
 }
@@ -603,6 +640,13 @@ proptest! {
         check_all(&cfg, &docs_of(&cfg))?;
     }
 
+    /// Every rule of `psd lint` passes on what a render writes.
+    #[test]
+    fn rendered_trees_lint_clean(cfg in arb_config()) {
+        let findings = lint_of(&cfg);
+        prop_assert!(findings.is_empty(), "{:#?}", findings);
+    }
+
     #[test]
     fn plain_files_are_deterministic(cfg in arb_config()) {
         let a = docs_of(&cfg);
@@ -621,6 +665,8 @@ proptest! {
 fn default_config_passes_the_properties() {
     let cfg = ClusterConfig::default();
     check_all(&cfg, &docs_of(&cfg)).unwrap();
+    let findings = lint_of(&cfg);
+    assert!(findings.is_empty(), "{findings:#?}");
 }
 
 /// The checks are not vacuous: each breaks when the tree is broken in the way it guards.

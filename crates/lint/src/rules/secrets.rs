@@ -27,7 +27,10 @@ fn clear_values(values: &Node) -> Vec<&Node> {
     values
         .pairs()
         .into_iter()
-        .filter(|(_, _, v)| v.as_str().is_some_and(|s| !s.starts_with("ENC[")))
+        .filter(|(_, _, v)| {
+            v.as_str()
+                .is_some_and(|s| !s.is_empty() && !s.starts_with("ENC["))
+        })
         .map(|(_, k, _)| k)
         .collect()
 }
