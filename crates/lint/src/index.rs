@@ -69,7 +69,9 @@ pub struct Index {
     /// kinds and for documents whose namespace cannot be known (no `metadata.namespace` and
     /// nothing that sets one).
     pub namespaces: Vec<Option<String>>,
-    /// Documents by (kind, effective namespace or `""`, name).
+    /// Effective name of each document (same order as `docs`), see [`Index::name`].
+    pub names: Vec<Option<String>>,
+    /// Documents by (kind, effective namespace or `""`, effective name).
     pub by_id: HashMap<(String, String, String), Vec<usize>>,
     /// The Flux Kustomizations.
     pub flux: Vec<FluxKustomization>,
@@ -77,6 +79,11 @@ pub struct Index {
     pub applied_by: HashMap<usize, Vec<usize>>,
     /// For each folder holding a `kustomization.yaml`, the files it applies.
     pub kustomize_dirs: BTreeMap<String, BTreeSet<usize>>,
+    /// Files a kustomization names as patches or generator inputs; their documents are not in
+    /// [`Index::docs`].
+    pub patch_files: BTreeSet<usize>,
+    /// The first document of each file (file index → document index).
+    pub first_doc: HashMap<usize, usize>,
 }
 
 impl Index {
@@ -86,9 +93,64 @@ impl Index {
         docs: Vec<Document>,
         syntax_errors: Vec<(usize, String, crate::finding::Span)>,
     ) -> Self {
+        // Patches and generator inputs named by a kustomization are not resources: their
+        // documents are partial objects (or not objects at all), so no rule looks at them.
+        let mut patch_files = BTreeSet::new();
+        for d in docs
+            .iter()
+            .filter(|d| is_kustomization_file(&tree.files[d.file].path))
+        {
+            let dir = tree.files[d.file].dir();
+            let mut named: Vec<&str> = Vec::new();
+            for key in ["patches", "patchesJson6902"] {
+                for p in d.root.get(key).map(|n| n.items()).unwrap_or_default() {
+                    named.extend(p.get("path").and_then(NodeExt::as_str));
+                }
+            }
+            for p in d
+                .root
+                .get("patchesStrategicMerge")
+                .map(|n| n.items())
+                .unwrap_or_default()
+            {
+                named.extend(p.as_str());
+            }
+            for key in ["secretGenerator", "configMapGenerator"] {
+                for g in d.root.get(key).map(|n| n.items()).unwrap_or_default() {
+                    for list in ["files", "envs"] {
+                        for f in g.get(list).map(|n| n.items()).unwrap_or_default() {
+                            // `key=path` or `path`.
+                            named.extend(
+                                f.as_str().map(|s| s.rsplit_once('=').map_or(s, |(_, p)| p)),
+                            );
+                        }
+                    }
+                }
+            }
+            for n in named {
+                let joined = if dir.is_empty() {
+                    n.to_owned()
+                } else {
+                    format!("{dir}/{n}")
+                };
+                if let Some(i) = crate::tree::normalize(&joined).and_then(|p| tree.position(&p)) {
+                    patch_files.insert(i);
+                }
+            }
+        }
+        let docs: Vec<Document> = docs
+            .into_iter()
+            .filter(|d| !patch_files.contains(&d.file))
+            .collect();
+        let mut first_doc = HashMap::new();
+        for (i, d) in docs.iter().enumerate() {
+            first_doc.entry(d.file).or_insert(i);
+        }
         let mut ix = Index {
             docs,
             syntax_errors,
+            patch_files,
+            first_doc,
             ..Default::default()
         };
         // Kustomize folders and what they apply.
@@ -151,35 +213,96 @@ impl Index {
             }
             ix.flux[k].files = files;
         }
-        // Effective namespaces.
-        let kustomize_ns: HashMap<usize, String> = ix.kustomize_namespaces(tree);
-        let mut namespaces = Vec::with_capacity(ix.docs.len());
-        for d in &ix.docs {
-            let kind = d.kind.as_deref().unwrap_or("");
-            let ns = if CLUSTER_SCOPED.contains(&kind) {
-                None
-            } else {
-                let target = ix
-                    .applied_by
-                    .get(&d.file)
-                    .and_then(|ks| ks.iter().find_map(|&k| ix.flux[k].target_namespace.clone()));
-                target
-                    .or_else(|| kustomize_ns.get(&d.file).cloned())
-                    .or_else(|| d.namespace.clone())
-            };
-            namespaces.push(ns);
-        }
-        ix.namespaces = namespaces;
-        for (i, d) in ix.docs.iter().enumerate() {
-            if let (Some(kind), Some(name)) = (&d.kind, &d.name) {
-                let ns = ix.namespaces[i].clone().unwrap_or_default();
-                ix.by_id
-                    .entry((kind.clone(), ns, name.clone()))
-                    .or_default()
-                    .push(i);
+        // A Kustomization that patches `decryption` into the Kustomizations it applies (as
+        // cluster-template does) gives it to them.
+        let patched: Vec<usize> = (0..ix.flux.len())
+            .filter(|&k| {
+                ix.docs[ix.flux[k].doc]
+                    .get(&["spec", "patches"])
+                    .map(|n| n.items())
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|p| {
+                        let kind = p
+                            .get("target")
+                            .and_then(|t| t.get("kind"))
+                            .and_then(NodeExt::as_str);
+                        kind.is_none_or(|k| k == "Kustomization")
+                            && p.get("patch")
+                                .and_then(NodeExt::as_str)
+                                .is_some_and(|t| t.contains("decryption:"))
+                    })
+            })
+            .collect();
+        for k in patched {
+            let files = ix.flux[k].files.clone();
+            for c in 0..ix.flux.len() {
+                if files.contains(&ix.docs[ix.flux[c].doc].file) {
+                    ix.flux[c].decryption = true;
+                }
             }
         }
+        // Effective namespaces: Flux's targetNamespace, else the namespaces kustomize sets
+        // (a file shared by two kustomizations, such as a Component, is applied in each), else
+        // metadata.namespace.
+        let kustomize_ns = ix.kustomize_namespaces(tree);
+        let mut all_ns: Vec<Vec<String>> = Vec::with_capacity(ix.docs.len());
+        for d in &ix.docs {
+            let target = ix
+                .applied_by
+                .get(&d.file)
+                .and_then(|ks| ks.iter().find_map(|&k| ix.flux[k].target_namespace.clone()));
+            let set: Vec<String> = match (target, kustomize_ns.get(&d.file)) {
+                (Some(t), _) => vec![t],
+                (None, Some(list)) => list.clone(),
+                (None, None) => d.namespace.iter().cloned().collect(),
+            };
+            all_ns.push(set);
+        }
+        let mut names = vec![None; ix.docs.len()];
+        let mut namespaces = vec![None; ix.docs.len()];
+        for (i, d) in ix.docs.iter().enumerate() {
+            let (Some(kind), Some(name)) = (&d.kind, &d.name) else {
+                continue;
+            };
+            let ids: Vec<(String, String)> = if kind == "Namespace" {
+                // kustomize's namespace transformer (and Flux's targetNamespace) renames the
+                // Namespace objects it applies (cluster-template writes `name: _`).
+                let renamed = if all_ns[i].is_empty()
+                    || d.namespace.as_deref() == all_ns[i].first().map(String::as_str)
+                {
+                    vec![name.clone()]
+                } else {
+                    all_ns[i].clone()
+                };
+                renamed.into_iter().map(|n| (String::new(), n)).collect()
+            } else if CLUSTER_SCOPED.contains(&kind.as_str()) {
+                vec![(String::new(), name.clone())]
+            } else if all_ns[i].is_empty() {
+                vec![(String::new(), name.clone())]
+            } else {
+                all_ns[i]
+                    .iter()
+                    .map(|ns| (ns.clone(), name.clone()))
+                    .collect()
+            };
+            if !CLUSTER_SCOPED.contains(&kind.as_str()) {
+                namespaces[i] = all_ns[i].first().cloned();
+            }
+            names[i] = ids.first().map(|(_, n)| n.clone());
+            for (ns, n) in ids {
+                ix.by_id.entry((kind.clone(), ns, n)).or_default().push(i);
+            }
+        }
+        ix.namespaces = namespaces;
+        ix.names = names;
         ix
+    }
+
+    /// The effective name of document `doc`: `metadata.name`, except for a Namespace that
+    /// kustomize or Flux renames.
+    pub fn name(&self, doc: usize) -> Option<&str> {
+        self.names[doc].as_deref()
     }
 
     /// Documents of `kind` named `name` in namespace `ns` (`""` for cluster-scoped kinds).
@@ -229,7 +352,7 @@ impl Index {
         let Some(kfile) = kustomization_in(tree, dir) else {
             return out;
         };
-        let Some(kdoc) = self.docs.iter().find(|d| d.file == kfile) else {
+        let Some(kdoc) = self.first_doc.get(&kfile).map(|&d| &self.docs[d]) else {
             return out;
         };
         for key in ["resources", "components", "bases"] {
@@ -289,32 +412,30 @@ impl Index {
         out
     }
 
-    /// For files applied by a kustomization that sets `namespace:`, that namespace.
-    fn kustomize_namespaces(&self, tree: &Tree) -> HashMap<usize, String> {
-        let mut out = HashMap::new();
-        // Outer kustomizations override inner ones: visit folders from deepest to shallowest
-        // and let later (shallower) ones win.
+    /// For files applied by kustomizations that set `namespace:`, those namespaces: the
+    /// outermost (shallowest) kustomizations that set one win; several at the same depth
+    /// (a Component shared by two namespace folders) each apply it.
+    fn kustomize_namespaces(&self, tree: &Tree) -> HashMap<usize, Vec<String>> {
+        let mut out: HashMap<usize, (usize, Vec<String>)> = HashMap::new();
         let mut dirs: Vec<&String> = self.kustomize_dirs.keys().collect();
-        dirs.sort_by_key(|d| {
-            std::cmp::Reverse(d.matches('/').count() + usize::from(!d.is_empty()))
-        });
+        let depth = |d: &str| d.matches('/').count() + usize::from(!d.is_empty());
+        dirs.sort_by_key(|d| depth(d));
         for dir in dirs {
-            let Some(kfile) = kustomization_in(tree, dir) else {
-                continue;
-            };
-            let Some(ns) = self
-                .docs
-                .iter()
-                .find(|d| d.file == kfile)
-                .and_then(|d| d.str_at(&["namespace"]))
+            let Some(ns) = kustomization_in(tree, dir)
+                .and_then(|kfile| self.first_doc.get(&kfile))
+                .and_then(|&d| self.docs[d].str_at(&["namespace"]))
             else {
                 continue;
             };
+            let level = depth(dir);
             for &f in &self.kustomize_dirs[dir] {
-                out.insert(f, ns.to_owned());
+                let e = out.entry(f).or_insert((level, Vec::new()));
+                if e.0 == level && !e.1.iter().any(|n| n == ns) {
+                    e.1.push(ns.to_owned());
+                }
             }
         }
-        out
+        out.into_iter().map(|(f, (_, v))| (f, v)).collect()
     }
 }
 

@@ -322,13 +322,11 @@ fn mutate(spec: &Spec, mut files: Vec<(String, String)>, which: usize, pick: usi
         }
         // A stray YAML file that does not parse (not applied by anything).
         _ => {
-            let dir = files[yaml[pick % yaml.len()]]
-                .0
+            let path = &files[yaml[pick % yaml.len()]].0;
+            let dir = path
                 .rsplit_once('/')
-                .unwrap()
-                .0
-                .to_owned();
-            let file = format!("{dir}/broken-{pick}.yml");
+                .map_or(String::new(), |(d, _)| format!("{d}/"));
+            let file = format!("{dir}broken-{pick}.yml");
             files.push((file.clone(), "a: 1\nb: [unclosed\nc: 2\n".into()));
             Mutated {
                 files,
