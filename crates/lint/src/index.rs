@@ -276,9 +276,7 @@ impl Index {
                     all_ns[i].clone()
                 };
                 renamed.into_iter().map(|n| (String::new(), n)).collect()
-            } else if CLUSTER_SCOPED.contains(&kind.as_str()) {
-                vec![(String::new(), name.clone())]
-            } else if all_ns[i].is_empty() {
+            } else if CLUSTER_SCOPED.contains(&kind.as_str()) || all_ns[i].is_empty() {
                 vec![(String::new(), name.clone())]
             } else {
                 all_ns[i]
