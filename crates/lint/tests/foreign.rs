@@ -6,6 +6,8 @@
 //! decryption added to child Kustomizations by a patch, `${VAR}` substitution). Written from
 //! what those repositories do, not copied from them. Warnings are printed for the record.
 
+#![allow(clippy::print_stderr)] // the findings on foreign trees are printed for the record
+
 use std::path::Path;
 
 use psd_lint::{Config, Severity, Tree, lint};
