@@ -83,17 +83,18 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 .iter()
                 .map(|n| (*n, "annotation in the Helm values")),
         );
-        if d.is("cert-manager.io", "Certificate") {
-            if let Some(r) = d.get(&["spec", "issuerRef"]) {
-                let kind = r.get("kind").and_then(NodeExt::as_str);
-                let group = r.get("group").and_then(NodeExt::as_str);
-                if kind == Some("ClusterIssuer") && matches!(group, None | Some("cert-manager.io"))
-                {
-                    if let Some(name) = r.get("name") {
-                        found.push((name, "issuerRef"));
-                    }
-                }
-            }
+        let issuer_ref = d
+            .get(&["spec", "issuerRef"])
+            .filter(|_| d.is("cert-manager.io", "Certificate"));
+        if let Some(r) = issuer_ref
+            && r.get("kind").and_then(NodeExt::as_str) == Some("ClusterIssuer")
+            && matches!(
+                r.get("group").and_then(NodeExt::as_str),
+                None | Some("cert-manager.io")
+            )
+            && let Some(name) = r.get("name")
+        {
+            found.push((name, "issuerRef"));
         }
         for (node, what) in found {
             let Some(name) = node.as_str() else { continue };

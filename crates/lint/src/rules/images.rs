@@ -222,8 +222,10 @@ fn walk_values(cx: &Context, out: &mut Sink, doc: usize, node: &Node) {
         if key == "image" || key.ends_with("Image") {
             if matches!(value.kind, Kind::Scalar { .. }) {
                 check_reference(cx, out, doc, Place::Values, value);
-            } else if let Some(repo_node) = value.get("repository") {
-                if let Some(repo) = repo_node.as_str() {
+            } else if let Some(repo_node) = value.get("repository")
+                && let Some(repo) = repo_node.as_str()
+            {
+                {
                     let registry = value.get("registry").and_then(NodeExt::as_str);
                     let tag_node = value.get("tag");
                     let tag = tag_node.and_then(NodeExt::as_str);

@@ -215,6 +215,78 @@ fn show(groups: &[BTreeSet<String>]) -> String {
     }
 }
 
+/// Whether `node` has a key, or a scalar (an inline patch is a YAML string), mentioning
+/// `decryption`.
+fn mentions_decryption(node: &Node) -> bool {
+    match &node.kind {
+        Kind::Scalar { text, .. } => text.contains("decryption"),
+        Kind::Map(_) => node
+            .pairs()
+            .into_iter()
+            .any(|(k, _, v)| k == "decryption" || mentions_decryption(v)),
+        Kind::Seq(_) => node.items().into_iter().any(mentions_decryption),
+    }
+}
+
+/// Whether a patch may give the Flux Kustomization in document `doc` its `decryption`: a
+/// parent Flux Kustomization applying its file has `spec.patches` mentioning `decryption`
+/// (cluster-template patches every child Kustomization so), or a kustomization.yaml applying
+/// it has patches that do (inline, or in a patch file of the tree). Assumed to apply to this
+/// one: patch targets are not evaluated.
+fn patched_with_decryption(cx: &Context, doc: usize) -> bool {
+    let file = cx.index.docs[doc].file;
+    let by_flux = cx
+        .index
+        .applied_by
+        .get(&file)
+        .into_iter()
+        .flatten()
+        .any(|&p| {
+            cx.index.docs[cx.index.flux[p].doc]
+                .get(&["spec", "patches"])
+                .is_some_and(mentions_decryption)
+        });
+    if by_flux {
+        return true;
+    }
+    cx.index.kustomize_dirs.iter().any(|(dir, files)| {
+        if !files.contains(&file) {
+            return false;
+        }
+        let Some(kfile) = crate::index::kustomization_in(cx.tree, dir) else {
+            return false;
+        };
+        let Some(kdoc) = cx.index.docs.iter().find(|d| d.file == kfile) else {
+            return false;
+        };
+        ["patches", "patchesStrategicMerge", "patchesJson6902"]
+            .iter()
+            .filter_map(|key| kdoc.root.get(key))
+            .flat_map(NodeExt::items)
+            .any(|patch| {
+                if mentions_decryption(patch) {
+                    return true;
+                }
+                // A patch in a file: `path: x.yaml`, or a bare file name (strategic merge).
+                let path = patch
+                    .get("path")
+                    .and_then(NodeExt::as_str)
+                    .or_else(|| patch.as_str());
+                path.and_then(|p| {
+                    let joined = if dir.is_empty() {
+                        p.to_owned()
+                    } else {
+                        format!("{dir}/{p}")
+                    };
+                    crate::tree::normalize(&joined)
+                })
+                .and_then(|p| cx.tree.file(&p))
+                .and_then(|f| f.text())
+                .is_some_and(|t| t.contains("decryption"))
+            })
+    })
+}
+
 /// Checks every `sops/*` rule.
 pub fn check(cx: &Context, out: &mut Sink) {
     let mut docs_of: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -363,6 +435,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
         let files: BTreeSet<usize> = encrypted.iter().map(|&i| cx.index.docs[i].file).collect();
         let decryption = d.get(&["spec", "decryption"]);
         match decryption {
+            None if patched_with_decryption(cx, k.doc) => {}
             None => {
                 let node = d.get(&["spec", "path"]).or_else(|| d.root.key_node("spec"));
                 out.at(
