@@ -82,26 +82,41 @@ fn not_encrypted() {
 
 #[test]
 fn identity_encrypted() {
+    let kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - db.enc.yaml\n";
     let bad = encrypted_secret("db", "apps", &[RECIPIENT_A]).replace(
         "    name: db\n",
         "    name: ENC[AES256_GCM,data:ZZZZ,iv:YYYY,tag:XXXX,type:str]\n",
     );
-    let f = run(&[("apps/db.enc.yaml", bad.as_str())]);
+    let f = run(&[
+        ("apps/kustomization.yaml", kustomization),
+        ("apps/db.enc.yaml", bad.as_str()),
+    ]);
     assert_eq!(
         hits(&f, "sops/identity-encrypted"),
         at("apps/db.enc.yaml", 4)
     );
-    let bad = encrypted_secret("db", "apps", &[RECIPIENT_A]).replace(
+    let kind = encrypted_secret("db", "apps", &[RECIPIENT_A]).replace(
         "kind: Secret\n",
         "kind: ENC[AES256_GCM,data:ZZZZ,iv:YYYY,tag:XXXX,type:str]\n",
     );
-    let f = run(&[("apps/db.enc.yaml", bad.as_str())]);
+    let ks = flux_ks("apps", "./apps", true);
+    let f = run(&[
+        ("clusters/k3s/apps.yaml", ks.as_str()),
+        ("apps/db.enc.yaml", kind.as_str()),
+    ]);
     assert_eq!(
         hits(&f, "sops/identity-encrypted"),
         at("apps/db.enc.yaml", 2)
     );
+    // Fixed: identity in the clear.
     let good = encrypted_secret("db", "apps", &[RECIPIENT_A]);
-    let f = run(&[("apps/db.enc.yaml", good.as_str())]);
+    let f = run(&[
+        ("apps/kustomization.yaml", kustomization),
+        ("apps/db.enc.yaml", good.as_str()),
+    ]);
+    assert!(hits(&f, "sops/identity-encrypted").is_empty(), "{f:#?}");
+    // Unknown: a fully encrypted file nothing in the tree applies (sops -d | kubectl apply).
+    let f = run(&[("bootstrap/db.enc.yaml", kind.as_str())]);
     assert!(hits(&f, "sops/identity-encrypted").is_empty(), "{f:#?}");
 }
 

@@ -316,9 +316,15 @@ pub fn check(cx: &Context, out: &mut Sink) {
             }
         }
     }
-    // Identity fields encrypted.
+    // Identity fields encrypted, in files Flux or kustomize apply (a fully encrypted file
+    // nothing applies may be fed to `sops -d | kubectl apply` or be no Kubernetes object at
+    // all, e.g. Talos secrets).
+    let applied = |file: usize| {
+        cx.index.applied_by.contains_key(&file)
+            || cx.index.kustomize_dirs.values().any(|f| f.contains(&file))
+    };
     for (i, d) in cx.index.docs.iter().enumerate() {
-        if !d.encrypted {
+        if !d.encrypted || !applied(d.file) {
             continue;
         }
         let hit = ["apiVersion", "kind", "metadata"]
