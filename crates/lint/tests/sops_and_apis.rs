@@ -270,6 +270,14 @@ fn missing_decryption() {
         ("other/x.enc.yaml", opted_out.as_str()),
     ]);
     assert!(hits(&f, "sops/missing-decryption").is_empty(), "{f:#?}");
+    // A Kustomization of an OCI artifact: its path is in another source.
+    let oci =
+        flux_ks("apps", "./apps", false).replace("kind: GitRepository", "kind: OCIRepository");
+    let f = run(&[
+        ("clusters/k3s/apps.yaml", oci.as_str()),
+        ("apps/db.enc.yaml", secret.as_str()),
+    ]);
+    assert!(hits(&f, "sops/missing-decryption").is_empty(), "{f:#?}");
 }
 
 // ---- api/removed-version, api/helmrepository-oci

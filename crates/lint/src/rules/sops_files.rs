@@ -426,6 +426,12 @@ pub fn check(cx: &Context, out: &mut Sink) {
     }
     // Decryption wiring.
     for k in &cx.index.flux {
+        // A Kustomization of an OCI artifact, a bucket or a generated artifact applies files
+        // of another source: its path does not point into this tree.
+        let source_kind = cx.index.docs[k.doc].str_at(&["spec", "sourceRef", "kind"]);
+        if source_kind.is_some_and(|kind| kind != "GitRepository") {
+            continue;
+        }
         let encrypted: Vec<usize> = k
             .files
             .iter()
