@@ -536,3 +536,24 @@ fn latest_tag() {
     ]);
     assert!(hits(&f, "images/latest-tag").is_empty(), "{f:#?}");
 }
+
+#[test]
+fn values_content_positions() {
+    // A literal block maps line by line; a quoted string maps to the string itself.
+    let literal = "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  namespace: kube-system\nspec:\n  valuesContent: |\n\n    image:\n      repository: k8s.gcr.io/traefik\n      tag: v3.7.8\n";
+    let f = run(&[("t.yaml", literal)]);
+    assert_eq!(hits(&f, "images/frozen-registry"), at("t.yaml", 10));
+    let span = f[0].span.unwrap();
+    assert_eq!(span.column, 19);
+    let quoted = "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  namespace: kube-system\nspec:\n  valuesContent: \"ports:\\n  web:\\n    expose: true\\n\"\n";
+    let f = run(&[("t.yaml", quoted)]);
+    assert_eq!(hits(&f, "values/traefik-expose-bool"), at("t.yaml", 7));
+    // valuesContent that does not parse is left alone (nothing to judge).
+    let broken = "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  namespace: kube-system\nspec:\n  valuesContent: \"a: [\"\n";
+    let f = run(&[("t.yaml", broken)]);
+    assert!(
+        f.iter()
+            .all(|x| !x.rule.starts_with("values/") && !x.rule.starts_with("images/")),
+        "{f:#?}"
+    );
+}
