@@ -40,6 +40,11 @@ pub struct Tree {
     pub repo_prefix: String,
     /// Where the tree was read from, if from disk (for messages only).
     pub root: Option<PathBuf>,
+    /// `.sops.yaml` files in the folders above the tree's root up to the repository root
+    /// (paths relative to the repository root), read by [`Tree::from_dir`]: sops finds its
+    /// configuration by walking up, so a tree below the repository root is still governed by
+    /// them. Those inside the tree are in `files`.
+    pub sops_configs_above: Vec<File>,
 }
 
 /// Reading a tree from disk failed.
@@ -84,6 +89,7 @@ impl Tree {
             files,
             repo_prefix: String::new(),
             root: None,
+            sops_configs_above: Vec::new(),
         }
     }
 
@@ -141,10 +147,13 @@ impl Tree {
             files.push(File { path: rel, bytes });
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        let repo_prefix = repo_prefix(&root);
+        let sops_configs_above = sops_configs_above(&root, &repo_prefix);
         Ok(Tree {
             files,
-            repo_prefix: repo_prefix(&root),
+            repo_prefix,
             root: Some(root),
+            sops_configs_above,
         })
     }
 
@@ -190,6 +199,30 @@ pub fn normalize(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// The `.sops.yaml` files in the folders strictly above `root` up to the repository root
+/// (`repo_prefix` levels up), with paths relative to the repository root.
+fn sops_configs_above(root: &Path, repo_prefix: &str) -> Vec<File> {
+    let abs = root.canonicalize().unwrap_or_else(|_| root.to_owned());
+    let parts: Vec<&str> = repo_prefix.split('/').filter(|p| !p.is_empty()).collect();
+    let mut out = Vec::new();
+    let mut dir = abs.as_path();
+    for depth in (0..parts.len()).rev() {
+        let Some(parent) = dir.parent() else { break };
+        dir = parent;
+        let candidate = dir.join(".sops.yaml");
+        if let Ok(bytes) = std::fs::read(&candidate) {
+            let rel = parts[..depth].join("/");
+            let path = if rel.is_empty() {
+                ".sops.yaml".to_owned()
+            } else {
+                format!("{rel}/.sops.yaml")
+            };
+            out.push(File { path, bytes });
+        }
+    }
+    out
 }
 
 /// The path of `dir` relative to the nearest ancestor holding `.git` (`""` if none).

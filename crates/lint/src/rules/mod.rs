@@ -4,7 +4,12 @@
 use crate::finding::RuleInfo;
 use crate::{Context, Sink};
 
+pub mod api_versions;
+pub mod chart_values;
+pub mod cluster_issuers;
+pub mod images;
 pub mod secrets;
+pub mod sops_files;
 pub mod syntax;
 
 /// A rule: its facts and the function that checks it.
@@ -30,6 +35,58 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &secrets::PRIVATE_KEY,
+        check: none,
+    },
+    Rule {
+        info: &sops_files::NOT_ENCRYPTED,
+        check: sops_files::check,
+    },
+    Rule {
+        info: &sops_files::IDENTITY_ENCRYPTED,
+        check: none,
+    },
+    Rule {
+        info: &sops_files::NO_CREATION_RULE,
+        check: none,
+    },
+    Rule {
+        info: &sops_files::RECIPIENTS,
+        check: none,
+    },
+    Rule {
+        info: &sops_files::MISSING_DECRYPTION,
+        check: none,
+    },
+    Rule {
+        info: &api_versions::REMOVED,
+        check: api_versions::check,
+    },
+    Rule {
+        info: &api_versions::HELMREPOSITORY_OCI,
+        check: none,
+    },
+    Rule {
+        info: &chart_values::CERT_MANAGER_INSTALL_CRDS,
+        check: chart_values::check,
+    },
+    Rule {
+        info: &chart_values::TRAEFIK_EXPOSE_BOOL,
+        check: none,
+    },
+    Rule {
+        info: &cluster_issuers::UNKNOWN,
+        check: cluster_issuers::check,
+    },
+    Rule {
+        info: &images::FROZEN,
+        check: images::check,
+    },
+    Rule {
+        info: &images::BITNAMI,
+        check: none,
+    },
+    Rule {
+        info: &images::LATEST,
         check: none,
     },
 ];
