@@ -290,7 +290,54 @@ fn mutate(spec: &Spec, mut files: Vec<(String, String)>, which: usize, pick: usi
     let yaml: Vec<usize> = (0..files.len())
         .filter(|&i| files[i].0.ends_with(".yaml"))
         .collect();
-    match which % 3 {
+    let releases: Vec<usize> = (0..files.len())
+        .filter(|&i| files[i].0.ends_with("helmrelease.yaml"))
+        .collect();
+    let ingresses: Vec<usize> = (0..files.len())
+        .filter(|&i| files[i].0.ends_with("ingress.yaml"))
+        .collect();
+    let which = if ingresses.is_empty() {
+        which % 4
+    } else {
+        which % 5
+    };
+    match which {
+        // A HelmRelease on a version helm-controller no longer serves.
+        3 => {
+            let i = releases[pick % releases.len()];
+            let (p, t) = &mut files[i];
+            *t = t.replacen(
+                "helm.toolkit.fluxcd.io/v2\n",
+                "helm.toolkit.fluxcd.io/v2beta2\n",
+                1,
+            );
+            let line = line_of(t, "apiVersion: helm.toolkit.fluxcd.io/v2beta2");
+            let file = p.clone();
+            Mutated {
+                files,
+                rule: "api/removed-version",
+                file,
+                line,
+            }
+        }
+        // An Ingress asking for a ClusterIssuer the tree does not define.
+        4 => {
+            let i = ingresses[pick % ingresses.len()];
+            let (p, t) = &mut files[i];
+            *t = t.replacen(
+                "cluster-issuer: letsencrypt\n",
+                "cluster-issuer: letsencrypt-prod\n",
+                1,
+            );
+            let line = line_of(t, "cluster-issuer: letsencrypt-prod");
+            let file = p.clone();
+            Mutated {
+                files,
+                rule: "certs/unknown-cluster-issuer",
+                file,
+                line,
+            }
+        }
         // A value pasted in the clear into an encrypted Secret.
         0 => {
             let i = secrets[pick % secrets.len()];
