@@ -4,6 +4,10 @@
 use crate::finding::RuleInfo;
 use crate::{Context, Sink};
 
+pub mod entry_points;
+pub mod ingress;
+pub mod persistence;
+pub mod prune;
 pub mod secrets;
 pub mod syntax;
 
@@ -30,6 +34,58 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &secrets::PRIVATE_KEY,
+        check: none,
+    },
+    Rule {
+        info: &persistence::SIZE,
+        check: persistence::check,
+    },
+    Rule {
+        info: &persistence::ENABLED,
+        check: none,
+    },
+    Rule {
+        info: &ingress::TLS,
+        check: ingress::check,
+    },
+    Rule {
+        info: &ingress::TLS_SECRET,
+        check: none,
+    },
+    Rule {
+        info: &ingress::CERTIFICATE_CONFLICT,
+        check: none,
+    },
+    Rule {
+        info: &ingress::HOST_DOMAIN,
+        check: none,
+    },
+    Rule {
+        info: &ingress::DUPLICATE_HOST,
+        check: none,
+    },
+    Rule {
+        info: &ingress::ISSUER,
+        check: none,
+    },
+    Rule {
+        info: &entry_points::UNKNOWN,
+        check: entry_points::check,
+    },
+    Rule {
+        info: &entry_points::UNVERIFIED,
+        check: none,
+    },
+    Rule {
+        info: &entry_points::HTTP_CONFLICT,
+        check: none,
+    },
+    Rule {
+        info: &prune::NAMESPACE,
+        check: prune::check,
+    },
+    Rule {
+        info: &prune::DATA_OBJECT,
         check: none,
     },
 ];
