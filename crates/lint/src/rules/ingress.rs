@@ -383,8 +383,10 @@ pub(crate) fn same_cluster(cx: &Context, a: usize, b: usize) -> bool {
     ea.is_empty() || eb.is_empty() || !ea.is_disjoint(&eb)
 }
 
+/// Whether a string is filled in later: a Flux substitution (`${VAR}`) or a Helm template
+/// (`{{ .Release.Name }}`, as app-template values allow).
 fn has_substitution(s: &str) -> bool {
-    s.contains("${")
+    s.contains("${") || s.contains("{{")
 }
 
 /// Checks every `ingress/*` rule.
@@ -482,8 +484,8 @@ pub fn check(cx: &Context, out: &mut Sink) {
                     out.at(cx, &TLS, ing.doc, Some(h.node), msg, "");
                 }
             }
-            // Duplicates.
-            for p in &h.paths {
+            // Duplicates (a templated host differs per release: not compared).
+            for p in h.paths.iter().filter(|_| !host.contains("{{")) {
                 let key = (
                     ing.class.unwrap_or("").to_owned(),
                     lower.clone(),
