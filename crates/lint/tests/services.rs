@@ -565,3 +565,60 @@ fn reference_tree_is_clean_with_its_domain() {
     let f = lint(&tree, &config);
     assert!(f.is_empty(), "{f:#?}");
 }
+
+/// The reference tree with the mistakes the rules exist for: the M1 bug (no `asDefault`, the
+/// Authentik Ingress without entry points), an unprotected namespace, a size in GB.
+#[test]
+fn reference_tree_with_mistakes() {
+    let mut tree =
+        Tree::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gitops")).unwrap();
+    let mut edit = |path: &str, from: &str, to: &str| {
+        let f = tree.files.iter_mut().find(|f| f.path == path).unwrap();
+        let text = String::from_utf8(f.bytes.clone()).unwrap();
+        assert!(text.contains(from), "{path}: {from}");
+        f.bytes = text.replace(from, to).into_bytes();
+    };
+    edit(
+        "infrastructure/traefik/helmchartconfig.yaml",
+        "        asDefault: true\n",
+        "",
+    );
+    edit(
+        "apps/authentik/helmrelease.yaml",
+        "          traefik.ingress.kubernetes.io/router.entrypoints: websecure\n",
+        "",
+    );
+    edit(
+        "databases/redis/namespace.yaml",
+        "    kustomize.toolkit.fluxcd.io/prune: disabled\n",
+        "",
+    );
+    edit(
+        "databases/postgresql/cluster.yaml",
+        "size: 20Gi",
+        "size: 20GB",
+    );
+    let f = lint(&tree, &Config::default());
+    let got: Vec<(&str, &str, usize)> = f
+        .iter()
+        .map(|f| (f.rule, f.file.as_str(), f.span.map_or(0, |s| s.line)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("persistence/size", "databases/postgresql/cluster.yaml", 15),
+            (
+                "entry-points/http-conflict",
+                "databases/postgresql/ingressroutetcp.yaml",
+                8
+            ),
+            (
+                "entry-points/http-conflict",
+                "databases/redis/ingressroutetcp.yaml",
+                8
+            ),
+            ("prune/namespace", "databases/redis/namespace.yaml", 4),
+        ],
+        "{f:#?}"
+    );
+}
