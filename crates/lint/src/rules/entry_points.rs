@@ -326,11 +326,9 @@ fn check_conflict(
     }
     let at_spec = d.get(&["spec"]);
     for (ep, node) in targets {
-        let explicit = routers.iter().find(|r| {
-            r.entry_points
-                .as_ref()
-                .is_some_and(|v| v.iter().any(|e| *e == ep))
-        });
+        let explicit = routers
+            .iter()
+            .find(|r| r.entry_points.as_ref().is_some_and(|v| v.contains(&ep)));
         let why = if let Some(r) = explicit {
             Some(format!("{} routes HTTP on it", r.what))
         } else if defaults.contains(&ep) {

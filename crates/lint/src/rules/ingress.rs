@@ -385,6 +385,9 @@ pub(crate) fn same_cluster(cx: &Context, a: usize, b: usize) -> bool {
 
 /// Whether a string is filled in later: a Flux substitution (`${VAR}`) or a Helm template
 /// (`{{ .Release.Name }}`, as app-template values allow).
+/// A writer of a TLS secret: its document, the node naming the secret, its description.
+type Owner<'a> = (usize, &'a Node, String);
+
 fn has_substitution(s: &str) -> bool {
     s.contains("${") || s.contains("{{")
 }
@@ -424,15 +427,15 @@ pub fn check(cx: &Context, out: &mut Sink) {
     }
 
     // Owners of TLS secrets, per namespace: (doc, node, description).
-    let mut owners: BTreeMap<(String, String), Vec<(usize, &Node, String)>> = BTreeMap::new();
+    let mut owners: BTreeMap<(String, String), Vec<Owner>> = BTreeMap::new();
     for (i, d) in cx.index.of_kind("cert-manager.io", "Certificate") {
-        if let Some(n) = d.get(&["spec", "secretName"]) {
-            if let Some(s) = n.as_str() {
-                owners
-                    .entry((cx.index.ns(i).to_owned(), s.to_owned()))
-                    .or_default()
-                    .push((i, n, d.describe()));
-            }
+        if let Some(n) = d.get(&["spec", "secretName"])
+            && let Some(s) = n.as_str()
+        {
+            owners
+                .entry((cx.index.ns(i).to_owned(), s.to_owned()))
+                .or_default()
+                .push((i, n, d.describe()));
         }
     }
 
@@ -444,21 +447,22 @@ pub fn check(cx: &Context, out: &mut Sink) {
         for h in &ing.hosts {
             let Some(host) = h.name else { continue };
             let lower = host.trim_end_matches('.').to_ascii_lowercase();
-            if let Some(dom) = &domain {
-                if !has_substitution(host) && lower != *dom && !lower.ends_with(&format!(".{dom}"))
-                {
-                    out.at(
-                        cx,
-                        &HOST_DOMAIN,
-                        ing.doc,
-                        Some(h.node),
-                        format!(
-                            "host `{host}` of {} is not under the domain `{dom}`",
-                            ing.what
-                        ),
-                        "",
-                    );
-                }
+            if let Some(dom) = &domain
+                && !has_substitution(host)
+                && lower != *dom
+                && !lower.ends_with(&format!(".{dom}"))
+            {
+                out.at(
+                    cx,
+                    &HOST_DOMAIN,
+                    ing.doc,
+                    Some(h.node),
+                    format!(
+                        "host `{host}` of {} is not under the domain `{dom}`",
+                        ing.what
+                    ),
+                    "",
+                );
             }
             // TLS covering the host.
             if let Some(tls) = &ing.tls {

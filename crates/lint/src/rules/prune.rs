@@ -63,20 +63,21 @@ pub fn check(cx: &Context, out: &mut Sink) {
         let Some(what) = holds_data(cx, i) else {
             continue;
         };
-        if d.is("postgresql.cnpg.io", "Cluster") && !prune_disabled(d) {
-            if let Some(by) = pruned_by(cx, i) {
-                out.at(
-                    cx,
-                    &DATA_OBJECT,
-                    i,
-                    d.get(&["metadata", "name"]),
-                    format!(
-                        "{} is applied by {by} with prune: true and lacks `{PRUNE}: disabled`: removing it from the source deletes its PVCs",
-                        d.describe()
-                    ),
-                    "",
-                );
-            }
+        if d.is("postgresql.cnpg.io", "Cluster")
+            && !prune_disabled(d)
+            && let Some(by) = pruned_by(cx, i)
+        {
+            out.at(
+                cx,
+                &DATA_OBJECT,
+                i,
+                d.get(&["metadata", "name"]),
+                format!(
+                    "{} is applied by {by} with prune: true and lacks `{PRUNE}: disabled`: removing it from the source deletes its PVCs",
+                    d.describe()
+                ),
+                "",
+            );
         }
         let ns = if d.is("helm.toolkit.fluxcd.io", "HelmRelease") {
             d.str_at(&["spec", "targetNamespace"])
