@@ -622,3 +622,34 @@ fn reference_tree_with_mistakes() {
         "{f:#?}"
     );
 }
+
+/// Two clusters of one repository may serve the same host; one cluster may not.
+#[test]
+fn duplicate_hosts_only_within_one_cluster() {
+    let ks = |name: &str, path: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: {path}\n  prune: false\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+        )
+    };
+    let a = ingress("app", "a: b", "app.a.io", "");
+    let b = ingress("app2", "a: b", "app.a.io", "");
+    let (ka, kb) = (ks("apps", "./apps-a"), ks("apps", "./apps-b"));
+    let f = run(&[
+        ("clusters/a/apps.yaml", &ka),
+        ("clusters/b/apps.yaml", &kb),
+        ("apps-a/app.yaml", &a),
+        ("apps-b/app.yaml", &b),
+    ]);
+    assert!(hits(&f, "ingress/duplicate-host").is_empty(), "{f:#?}");
+    let kb = ks("apps-b", "./apps-b");
+    let f = run(&[
+        ("clusters/a/apps.yaml", &ka),
+        ("clusters/a/apps-b.yaml", &kb),
+        ("apps-a/app.yaml", &a),
+        ("apps-b/app.yaml", &b),
+    ]);
+    assert_eq!(
+        hits(&f, "ingress/duplicate-host"),
+        at("apps-b/app.yaml", 11)
+    );
+}

@@ -211,15 +211,22 @@ pub fn check(cx: &Context, out: &mut Sink) {
         if !matches!(kind, "IngressRouteTCP" | "IngressRouteUDP" | "IngressRoute") {
             continue;
         }
-        let configs: Vec<&Traefik> = all_configs
+        let mut configs: Vec<&Traefik> = all_configs
             .iter()
             .filter(|c| ingress::same_cluster(cx, c.doc, i))
             .collect();
+        // Chains of Flux Kustomizations that start in different folders may still be one
+        // cluster (the sync Kustomization is not in the tree): then use every configuration,
+        // and only warn about what it lacks.
+        let associated = !configs.is_empty();
+        if !associated {
+            configs = all_configs.iter().collect();
+        }
         let known: BTreeSet<&str> = configs
             .iter()
             .flat_map(|c| c.entry_points.iter().map(|(n, _, _)| n.as_str()))
             .collect();
-        let complete = !configs.is_empty() && configs.iter().all(|c| c.complete);
+        let complete = associated && configs.iter().all(|c| c.complete);
         let ep_nodes: Vec<&Node> = d
             .get(&["spec", "entryPoints"])
             .map(NodeExt::items)
@@ -249,7 +256,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 } else {
                     (
                         &UNVERIFIED,
-                        "the Traefik values in the tree do not define it (more come from valuesFrom)",
+                        "the Traefik values in the tree do not define it (they come partly from valuesFrom, or belong to another cluster of the tree)",
                     )
                 };
                 out.at(
