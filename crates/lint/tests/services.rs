@@ -653,3 +653,28 @@ fn duplicate_hosts_only_within_one_cluster() {
         at("apps-b/app.yaml", 11)
     );
 }
+
+/// A kustomize patch is partial: what it lacks is in its base, and its hosts are the base's.
+#[test]
+fn patches_are_partial() {
+    let kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- app.yaml\n- pvc.yaml\npatches:\n- path: patch.yaml\n";
+    let base = ingress("app", CM, "app.a.io", TLS_APP);
+    let patch = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: app\n  namespace: web\n  annotations:\n    cert-manager.io/cluster-issuer: letsencrypt\nspec:\n  rules:\n  - host: app.a.io\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: web\nspec:\n  storageClassName: fast\n";
+    let pvc = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: web\nspec:\n  resources:\n    requests:\n      storage: 1Gi\n";
+    let f = run(&[
+        ("issuers.yaml", ISSUERS),
+        ("web/kustomization.yaml", kustomization),
+        ("web/app.yaml", &base),
+        ("web/pvc.yaml", pvc),
+        ("web/patch.yaml", patch),
+    ]);
+    assert!(f.iter().all(|f| !ours(f)), "{f:#?}");
+    // A wrong value in a patch is still wrong.
+    let bad = format!("{patch}  resources:\n    requests:\n      storage: 5GB\n");
+    let f = run(&[
+        ("web/kustomization.yaml", kustomization),
+        ("web/pvc.yaml", pvc),
+        ("web/patch.yaml", &bad),
+    ]);
+    assert_eq!(hits(&f, "persistence/size"), at("web/patch.yaml", 21));
+}

@@ -439,8 +439,12 @@ pub fn check(cx: &Context, out: &mut Sink) {
         }
     }
 
+    // Patches are merged into a base the tree also holds: their hosts and secrets are not
+    // a second claim.
+    let patches = crate::rules::persistence::patch_files(cx);
     let mut routes: HashMap<(String, String, String), (usize, String)> = HashMap::new();
     for ing in &all {
+        let patch = patches.contains(&cx.index.docs[ing.doc].file);
         let cm = ing.cert_manager();
         let router_tls = ing.annotation("traefik.ingress.kubernetes.io/router.tls") == Some("true");
         // Hosts and domain.
@@ -469,7 +473,12 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 let under_domain = domain
                     .as_ref()
                     .is_some_and(|d| lower == *d || lower.ends_with(&format!(".{d}")));
-                let wanted = !tls.is_empty() || cm || (under_domain && !router_tls);
+                // A patch without `tls` keeps the base's.
+                let wanted = if patch {
+                    !tls.is_empty()
+                } else {
+                    !tls.is_empty() || cm || (under_domain && !router_tls)
+                };
                 let covered = tls
                     .iter()
                     .any(|t| t.hosts.is_empty() || t.hosts.iter().any(|p| covers(p, host)));
@@ -489,7 +498,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 }
             }
             // Duplicates (a templated host differs per release: not compared).
-            for p in h.paths.iter().filter(|_| !host.contains("{{")) {
+            for p in h.paths.iter().filter(|_| !host.contains("{{") && !patch) {
                 let key = (
                     ing.class.unwrap_or("").to_owned(),
                     lower.clone(),
@@ -528,13 +537,14 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 continue;
             }
             if cm {
-                if own_secrets.insert(secret) {
+                if !patch && own_secrets.insert(secret) {
                     owners
                         .entry((ing.ns.clone(), secret.to_owned()))
                         .or_default()
                         .push((ing.doc, node, ing.what.clone()));
                 }
             } else if uses_cert_manager
+                && !patch
                 && !made.contains(&(ing.ns.clone(), secret.to_owned()))
                 && !cert_secrets_anywhere.contains(secret)
             {

@@ -12,10 +12,14 @@
 //! from `valuesFrom` are not seen, so a missing key is never reported for a release that has
 //! them. A string with a Flux substitution (`${VAR}`) is not checked.
 
+use std::collections::BTreeSet;
+
 use psd_sops::stores::yaml::parse::Node;
 
 use crate::document::{Document, NodeExt};
 use crate::finding::{RuleInfo, Severity};
+use crate::index::is_kustomization_file;
+use crate::tree::normalize;
 use crate::{Context, Sink};
 
 /// A database's volume is turned off.
@@ -118,6 +122,44 @@ pub(crate) fn chart_of(cx: &Context, doc: usize) -> Chart {
         }
         _ => Chart::default(),
     }
+}
+
+/// Files that kustomizations use as patches (`patches[].path`, `patchesStrategicMerge`): their
+/// documents are partial, so a field they lack is not missing.
+pub(crate) fn patch_files(cx: &Context) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    for d in &cx.index.docs {
+        let path = &cx.tree.files[d.file].path;
+        if !is_kustomization_file(path) {
+            continue;
+        }
+        let dir = cx.tree.files[d.file].dir();
+        let mut names: Vec<&str> = d
+            .get(&["patches"])
+            .map(NodeExt::items)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.get("path").and_then(NodeExt::as_str))
+            .collect();
+        names.extend(
+            d.get(&["patchesStrategicMerge"])
+                .map(NodeExt::items)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(NodeExt::as_str),
+        );
+        for n in names {
+            let joined = if dir.is_empty() {
+                n.to_owned()
+            } else {
+                format!("{dir}/{n}")
+            };
+            if let Some(i) = normalize(&joined).and_then(|p| cx.tree.position(&p)) {
+                out.insert(i);
+            }
+        }
+    }
+    out
 }
 
 /// A persistence block of HelmRelease values: where it is (`values.primary.persistence`),
@@ -391,10 +433,18 @@ fn check_size(cx: &Context, out: &mut Sink, doc: usize, node: &Node, what: &str)
 }
 
 /// Checks a PVC spec (`resources.requests.storage` required) at `spec`; `what` names it.
-fn check_claim_spec(cx: &Context, out: &mut Sink, doc: usize, spec: &Node, what: &str) {
+fn check_claim_spec(
+    cx: &Context,
+    out: &mut Sink,
+    doc: usize,
+    spec: &Node,
+    what: &str,
+    patch: bool,
+) {
     match spec.get("resources").and_then(|r| r.get("requests")) {
         Some(req) => match req.get("storage") {
             Some(s) => check_size(cx, out, doc, s, &format!("{what}.resources.requests.storage")),
+            None if patch => {}
             None => out.at(
                 cx,
                 &SIZE,
@@ -407,6 +457,7 @@ fn check_claim_spec(cx: &Context, out: &mut Sink, doc: usize, spec: &Node, what:
                 "add `resources.requests.storage: 10Gi` (the API server refuses a claim without it)",
             ),
         },
+        None if patch => {}
         None => out.at(
             cx,
             &SIZE,
@@ -421,14 +472,16 @@ fn check_claim_spec(cx: &Context, out: &mut Sink, doc: usize, spec: &Node, what:
     }
 }
 
-/// Checks both rules.
+/// Checks both rules. In patch files only the values written are judged, never a missing one.
 pub fn check(cx: &Context, out: &mut Sink) {
+    let patches = patch_files(cx);
     for (i, d) in cx.index.docs.iter().enumerate() {
+        let patch = patches.contains(&d.file);
         if d.is("postgresql.cnpg.io", "Cluster") {
-            check_cnpg(cx, out, i, d);
+            check_cnpg(cx, out, i, d, patch);
         } else if d.is("", "PersistentVolumeClaim") {
             if let Some(spec) = d.get(&["spec"]) {
-                check_claim_spec(cx, out, i, spec, "spec");
+                check_claim_spec(cx, out, i, spec, "spec", patch);
             }
         } else if d.is("apps", "StatefulSet") {
             let templates = d
@@ -443,16 +496,17 @@ pub fn check(cx: &Context, out: &mut Sink) {
                         i,
                         spec,
                         &format!("spec.volumeClaimTemplates[{n}].spec"),
+                        patch,
                     );
                 }
             }
         } else if d.is("helm.toolkit.fluxcd.io", "HelmRelease") {
-            check_release(cx, out, i, d);
+            check_release(cx, out, i, d, patch);
         }
     }
 }
 
-fn check_cnpg(cx: &Context, out: &mut Sink, i: usize, d: &Document) {
+fn check_cnpg(cx: &Context, out: &mut Sink, i: usize, d: &Document, patch: bool) {
     match d.get(&["spec", "storage"]) {
         Some(storage) => match storage.get("size") {
             Some(s) => check_size(cx, out, i, s, "spec.storage.size"),
@@ -472,6 +526,7 @@ fn check_cnpg(cx: &Context, out: &mut Sink, i: usize, d: &Document) {
                         );
                     }
                 }
+                None if patch => {}
                 None => out.at(
                     cx,
                     &SIZE,
@@ -483,7 +538,7 @@ fn check_cnpg(cx: &Context, out: &mut Sink, i: usize, d: &Document) {
             },
         },
         None => {
-            if let Some(spec) = d.get(&["spec"]) {
+            if let Some(spec) = d.get(&["spec"]).filter(|_| !patch) {
                 out.at(
                     cx,
                     &SIZE,
@@ -515,7 +570,7 @@ fn check_cnpg(cx: &Context, out: &mut Sink, i: usize, d: &Document) {
     }
 }
 
-fn check_release(cx: &Context, out: &mut Sink, i: usize, d: &Document) {
+fn check_release(cx: &Context, out: &mut Sink, i: usize, d: &Document, patch: bool) {
     let blocks = blocks(d);
     for b in &blocks {
         if is_single(b) {
@@ -555,7 +610,7 @@ fn check_release(cx: &Context, out: &mut Sink, i: usize, d: &Document) {
             );
         }
     }
-    if valkey_io(&chart) && d.get(&["spec", "valuesFrom"]).is_none() {
+    if valkey_io(&chart) && !patch && d.get(&["spec", "valuesFrom"]).is_none() {
         let ds = d.get(&["spec", "values", "dataStorage"]);
         let enabled = ds.and_then(|n| n.get("enabled"));
         if !enabled.is_some_and(NodeExt::is_true) && !enabled.is_some_and(NodeExt::is_false) {
