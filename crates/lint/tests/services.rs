@@ -678,3 +678,34 @@ fn patches_are_partial() {
     ]);
     assert_eq!(hits(&f, "persistence/size"), at("web/patch.yaml", 21));
 }
+
+/// Odd shapes (lists where mappings are expected, strings where lists are) never panic and
+/// never report a service rule for what the rule cannot read.
+#[test]
+fn odd_shapes_do_not_crash() {
+    let files = [
+        (
+            "a.yaml",
+            "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  namespace: kube-system\nspec:\n  valuesContent: |\n    ports: [web, websecure]\n    additionalArguments: --entrypoints.x\n",
+        ),
+        (
+            "b.yaml",
+            "apiVersion: traefik.io/v1alpha1\nkind: IngressRouteTCP\nmetadata:\n  name: r\nspec:\n  entryPoints: web\n  routes: {match: x}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  annotations: [a]\nspec:\n  rules: {host: x}\n  tls: [1, {hosts: a}]\n",
+        ),
+        (
+            "c.yaml",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: h\nspec:\n  chartRef: [x]\n  values:\n    ingress:\n      enabled: true\n      hosts: {a: b}\n      tls: [[x]]\n    persistence: [1]\n    dataStorage:\n      requestedSize: [1]\n---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: c\nspec:\n  storage: 10Gi\n  tablespaces: {a: b}\n",
+        ),
+        (
+            "d.yaml",
+            "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  namespace: kube-system\nspec:\n  valuesContent: |\n    ports: {a: [\n",
+        ),
+    ];
+    let f = run(&files);
+    let ours: Vec<_> = f.iter().filter(|f| ours(f)).collect();
+    // What can be read and is wrong: the dataStorage size that is a list.
+    assert!(
+        ours.iter().all(|f| f.rule == "persistence/size"),
+        "{ours:#?}"
+    );
+}
