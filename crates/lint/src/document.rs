@@ -196,6 +196,60 @@ pub fn parse_file(file_index: usize, file: &File) -> Result<Vec<Document>, (Stri
         .collect())
 }
 
+/// Parses YAML held in a string scalar of a document (a `HelmChartConfig`'s
+/// `spec.valuesContent`) with positions in the file `text`: a literal block scalar (`|`) keeps
+/// its lines, so each node moves to its own line and column; any other style puts every node
+/// at the scalar. `None` if the scalar is empty or not YAML (its first document is used).
+pub fn parse_embedded(text: &str, node: &Node) -> Option<Node> {
+    let content = node.as_str()?;
+    let root = parse::parse_stream(content).ok()?.into_iter().next()??;
+    let at: String = text
+        .lines()
+        .nth(node.line.checked_sub(1)?)?
+        .chars()
+        .skip(node.column.saturating_sub(1))
+        .collect();
+    if at.starts_with('|') {
+        // The content starts on the line after the indicator, every line indented alike.
+        let indent = text
+            .lines()
+            .skip(node.line)
+            .find(|l| !l.trim().is_empty())?
+            .chars()
+            .take_while(|&c| c == ' ')
+            .count();
+        Some(relocate(root, &|l, c| (node.line + l, indent + c)))
+    } else {
+        Some(relocate(root, &|_, _| (node.line, node.column)))
+    }
+}
+
+fn relocate(mut n: Node, to: &dyn Fn(usize, usize) -> (usize, usize)) -> Node {
+    (n.line, n.column) = to(n.line, n.column);
+    n.kind = match n.kind {
+        Kind::Map(entries) => Kind::Map(
+            entries
+                .into_iter()
+                .map(|e| match e {
+                    MapEntry::Pair(k, v) => MapEntry::Pair(relocate(k, to), relocate(v, to)),
+                    c => c,
+                })
+                .collect(),
+        ),
+        Kind::Seq(entries) => Kind::Seq(
+            entries
+                .into_iter()
+                .map(|e| match e {
+                    SeqEntry::Item(v) => SeqEntry::Item(relocate(v, to)),
+                    c => c,
+                })
+                .collect(),
+        ),
+        k => k,
+    };
+    n
+}
+
 /// The span of a node in `text`: from its first character to the end of its token on that
 /// line (a quoted scalar to its closing quote, a plain one to a comment or the end of the
 /// line; a collection to the end of its first line).
@@ -249,6 +303,32 @@ mod tests {
         let ns = d.get(&["metadata", "namespace"]).unwrap();
         assert_eq!(span_of(text, ns), Span::on_line(5, 14, 4));
         assert_eq!(docs[1].index, 2);
+    }
+
+    #[test]
+    fn embedded_yaml_keeps_file_positions() {
+        let text = "kind: HelmChartConfig\nspec:\n  valuesContent: |\n    ports:\n      db:\n        port: 5432\n";
+        let docs = parse_file(0, &file(text)).unwrap();
+        let vc = docs[0].get(&["spec", "valuesContent"]).unwrap();
+        let inner = parse_embedded(text, vc).unwrap();
+        let db = inner.get("ports").unwrap().key_node("db").unwrap();
+        assert_eq!((db.line, db.column), (5, 7));
+        let port = inner
+            .get("ports")
+            .unwrap()
+            .get("db")
+            .unwrap()
+            .get("port")
+            .unwrap();
+        assert_eq!(span_of(text, port), Span::on_line(6, 15, 4));
+        let text = "spec:\n  valuesContent: \"a: 1\"\n";
+        let docs = parse_file(0, &file(text)).unwrap();
+        let vc = docs[0].get(&["spec", "valuesContent"]).unwrap();
+        let a = parse_embedded(text, vc).unwrap();
+        assert_eq!(
+            (a.get("a").unwrap().line, a.get("a").unwrap().column),
+            (2, 18)
+        );
     }
 
     #[test]

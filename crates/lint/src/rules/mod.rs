@@ -7,7 +7,11 @@ use crate::{Context, Sink};
 pub mod api_versions;
 pub mod chart_values;
 pub mod cluster_issuers;
+pub mod entry_points;
 pub mod images;
+pub mod ingress;
+pub mod persistence;
+pub mod prune;
 pub mod secrets;
 pub mod sops_files;
 pub mod syntax;
@@ -87,6 +91,58 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &images::LATEST,
+        check: none,
+    },
+    Rule {
+        info: &persistence::SIZE,
+        check: persistence::check,
+    },
+    Rule {
+        info: &persistence::ENABLED,
+        check: none,
+    },
+    Rule {
+        info: &ingress::TLS,
+        check: ingress::check,
+    },
+    Rule {
+        info: &ingress::TLS_SECRET,
+        check: none,
+    },
+    Rule {
+        info: &ingress::CERTIFICATE_CONFLICT,
+        check: none,
+    },
+    Rule {
+        info: &ingress::HOST_DOMAIN,
+        check: none,
+    },
+    Rule {
+        info: &ingress::DUPLICATE_HOST,
+        check: none,
+    },
+    Rule {
+        info: &ingress::ISSUER,
+        check: none,
+    },
+    Rule {
+        info: &entry_points::UNKNOWN,
+        check: entry_points::check,
+    },
+    Rule {
+        info: &entry_points::UNVERIFIED,
+        check: none,
+    },
+    Rule {
+        info: &entry_points::HTTP_CONFLICT,
+        check: none,
+    },
+    Rule {
+        info: &prune::NAMESPACE,
+        check: prune::check,
+    },
+    Rule {
+        info: &prune::DATA_OBJECT,
         check: none,
     },
 ];
