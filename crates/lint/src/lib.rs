@@ -21,9 +21,11 @@
 //! the `psd-lint/ignore` annotation) and [`Finding`].
 
 pub mod config;
+pub mod decrypt;
 pub mod document;
 pub mod finding;
 pub mod index;
+pub mod report;
 pub mod rules;
 pub mod tree;
 
@@ -170,12 +172,25 @@ pub fn lint(tree: &Tree, config: &Config) -> Vec<Finding> {
 
 /// [`lint`] over a tree already indexed with [`index`].
 pub fn lint_indexed(tree: &Tree, index: &Index, config: &Config) -> Vec<Finding> {
+    lint_indexed_with(tree, index, config, Vec::new())
+}
+
+/// [`lint_indexed`] plus findings made outside the rules (such as [`decrypt::DECRYPT`]'s),
+/// which go through the same configuration (rule turned off, severity) and sorting. Their
+/// rule must be one of [`rules::infos`].
+pub fn lint_indexed_with(
+    tree: &Tree,
+    index: &Index,
+    config: &Config,
+    extra: Vec<Finding>,
+) -> Vec<Finding> {
     let cx = Context {
         tree,
         index,
         config,
     };
     let mut sink = Sink::default();
+    sink.raw.extend(extra.into_iter().map(|f| (None, f)));
     for rule in rules::ALL {
         (rule.check)(&cx, &mut sink);
     }

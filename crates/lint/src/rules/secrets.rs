@@ -27,7 +27,13 @@ fn clear_values(values: &Node) -> Vec<&Node> {
     values
         .pairs()
         .into_iter()
-        .filter(|(_, _, v)| v.as_str().is_some_and(|s| !s.starts_with("ENC[")))
+        // `--decrypt` put encrypted values in the clear, tagged: they were encrypted on disk.
+        .filter(|(_, _, v)| {
+            // sops never encrypts an empty string, and an empty value leaks nothing.
+            v.as_str()
+                .is_some_and(|s| !s.is_empty() && !s.starts_with("ENC["))
+                && !crate::decrypt::was_decrypted(v)
+        })
         .map(|(_, k, _)| k)
         .collect()
 }
@@ -60,6 +66,20 @@ pub fn check(cx: &Context, out: &mut Sink) {
             continue;
         };
         let before = &f.bytes[..pos];
+        // A key in a value that `--decrypt` decrypted (on the same line, after the tag) is
+        // encrypted on disk: that is where such a key belongs, if anywhere in the repository.
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        if find(
+            &before[line_start..],
+            crate::decrypt::DECRYPTED_TAG.as_bytes(),
+        )
+        .is_some()
+        {
+            continue;
+        }
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = before
             .iter()
