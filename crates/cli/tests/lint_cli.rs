@@ -429,3 +429,164 @@ fn decrypted_values_are_never_printed() {
     // Without --decrypt, the clear values of that file are still checked (none here).
     assert_eq!(code(&lint(dir.path(), &[])), Some(0));
 }
+
+/// Encrypts `path` in place with psd, to the fixture key, as a `.sops.yaml` rule says.
+fn psd_encrypt(path: &Path, cwd: &Path) {
+    let out = Command::new(PSD)
+        .args(["encrypt", "-i"])
+        .arg(path)
+        .current_dir(cwd)
+        .env_remove("SOPS_AGE_RECIPIENTS")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A tree in the style of onedr0p/cluster-template (written here from its documented layout):
+/// `kubernetes/flux/cluster/ks.yaml` applies `kubernetes/apps`, one folder per namespace with
+/// a `ks.yaml` per app and the app under `app/`, `*.sops.yaml` Secrets, a Taskfile and
+/// workflow files that are YAML but no Kubernetes objects.
+fn cluster_template_style() -> tempfile::TempDir {
+    let recipient = fixture_recipient();
+    let dir = repo(&[
+        (
+            ".sops.yaml",
+            &format!(
+                "creation_rules:\n  - path_regex: kubernetes/.*\\.sops\\.ya?ml\n    encrypted_regex: \"^(data|stringData)$\"\n    mac_only_encrypted: true\n    key_groups:\n      - age:\n          - \"{recipient}\"\n"
+            ),
+        ),
+        (
+            "Taskfile.yaml",
+            "---\nversion: '3'\nvars:\n  KUBERNETES_DIR: '{{.ROOT_DIR}}/kubernetes'\nx-env: &env\n  KUBECONFIG: '{{.ROOT_DIR}}/kubeconfig'\ntasks:\n  reconcile:\n    desc: Force Flux to pull in changes from your Git repository\n    cmd: flux --namespace flux-system reconcile kustomization flux-system --with-source\n    env: *env\n",
+        ),
+        (
+            ".github/workflows/flux-local.yaml",
+            "---\nname: Flux Local\non:\n  pull_request:\n    branches: [\"main\"]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+        ),
+        (
+            "kubernetes/flux/cluster/ks.yaml",
+            "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cluster-apps\n  namespace: flux-system\nspec:\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n  interval: 1h\n  path: ./kubernetes/apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n        metadata:\n          name: _\n        spec:\n          decryption:\n            provider: sops\n            secretRef:\n              name: sops-age\n      target:\n        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n",
+        ),
+        (
+            "kubernetes/apps/default/kustomization.yaml",
+            "---\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: default\ncomponents:\n  - ../../components/common\nresources:\n  - ./echo/ks.yaml\n",
+        ),
+        (
+            "kubernetes/components/common/kustomization.yaml",
+            "---\napiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ./namespace.yaml\n",
+        ),
+        (
+            "kubernetes/components/common/namespace.yaml",
+            "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: _\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n",
+        ),
+        (
+            "kubernetes/apps/default/echo/ks.yaml",
+            "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: &app echo\nspec:\n  commonMetadata:\n    labels:\n      app.kubernetes.io/name: *app\n  interval: 1h\n  path: ./kubernetes/apps/default/echo/app\n  postBuild:\n    substituteFrom:\n      - name: cluster-secrets\n        kind: Secret\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n  targetNamespace: default\n  wait: false\n",
+        ),
+        (
+            "kubernetes/apps/default/echo/app/kustomization.yaml",
+            "---\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./ocirepository.yaml\n  - ./helmrelease.yaml\n  - ./secret.sops.yaml\n",
+        ),
+        (
+            "kubernetes/apps/default/echo/app/ocirepository.yaml",
+            "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: echo\nspec:\n  interval: 15m\n  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n    operation: copy\n  ref:\n    tag: 4.0.1\n  url: oci://ghcr.io/bjw-s-labs/helm/app-template\n",
+        ),
+        (
+            "kubernetes/apps/default/echo/app/helmrelease.yaml",
+            "---\n# yaml-language-server: $schema=https://example.invalid/helmrelease.json\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: &app echo\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: echo\n  interval: 1h\n  values:\n    controllers:\n      echo:\n        containers:\n          app:\n            image:\n              repository: ghcr.io/mendhak/http-https-echo\n              tag: 37\n            envFrom:\n              - secretRef:\n                  name: echo-secret\n    service:\n      app:\n        ports:\n          http:\n            port: &port 80\n    route:\n      app:\n        hostnames: [\"{{ .Release.Name }}.${SECRET_DOMAIN}\"]\n        parentRefs:\n          - name: envoy-external\n            namespace: network\n            sectionName: https\n",
+        ),
+        (
+            "kubernetes/apps/default/echo/app/secret.sops.yaml",
+            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: echo-secret\nstringData:\n  TOKEN: not-a-real-token\n",
+        ),
+    ]);
+    psd_encrypt(
+        Path::new("kubernetes/apps/default/echo/app/secret.sops.yaml"),
+        dir.path(),
+    );
+    dir
+}
+
+/// A tree in the style of fluxcd/flux2-kustomize-helm-example (written here from its
+/// documented layout): `clusters/<env>` with Flux Kustomizations for infrastructure and apps,
+/// `apps/base` with a HelmRepository and HelmRelease, `apps/<env>` patching them, and a
+/// cert-manager ClusterIssuer under `infrastructure/configs`.
+fn flux_example_style() -> tempfile::TempDir {
+    repo(&[
+        (
+            "clusters/production/infrastructure.yaml",
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra-controllers\n  namespace: flux-system\nspec:\n  interval: 1h\n  retryInterval: 1m\n  timeout: 5m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./infrastructure/controllers\n  prune: true\n  wait: true\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra-configs\n  namespace: flux-system\nspec:\n  dependsOn:\n    - name: infra-controllers\n  interval: 1h\n  retryInterval: 1m\n  timeout: 5m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./infrastructure/configs\n  prune: true\n",
+        ),
+        (
+            "clusters/production/apps.yaml",
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  dependsOn:\n    - name: infra-configs\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  path: ./apps/production\n  prune: true\n  wait: true\n  timeout: 5m0s\n",
+        ),
+        (
+            "infrastructure/controllers/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cert-manager.yaml\n",
+        ),
+        (
+            "infrastructure/controllers/cert-manager.yaml",
+            "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: cert-manager\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: cert-manager\n  namespace: cert-manager\nspec:\n  interval: 24h\n  url: https://charts.jetstack.io\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cert-manager\n  namespace: cert-manager\nspec:\n  interval: 30m\n  chart:\n    spec:\n      chart: cert-manager\n      version: \"1.x\"\n      sourceRef:\n        kind: HelmRepository\n        name: cert-manager\n        namespace: cert-manager\n      interval: 12h\n  values:\n    crds:\n      enabled: true\n",
+        ),
+        (
+            "infrastructure/configs/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cluster-issuers.yaml\n",
+        ),
+        (
+            "infrastructure/configs/cluster-issuers.yaml",
+            "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\nspec:\n  acme:\n    privateKeySecretRef:\n      name: letsencrypt-nginx\n    server: https://acme-v02.api.letsencrypt.org/directory\n    solvers:\n      - http01:\n          ingress:\n            class: nginx\n",
+        ),
+        (
+            "apps/base/podinfo/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources:\n  - namespace.yaml\n  - repository.yaml\n  - release.yaml\n",
+        ),
+        (
+            "apps/base/podinfo/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n",
+        ),
+        (
+            "apps/base/podinfo/repository.yaml",
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  interval: 5m\n  url: https://stefanprodan.github.io/podinfo\n",
+        ),
+        (
+            "apps/base/podinfo/release.yaml",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  releaseName: podinfo\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n  interval: 50m\n  install:\n    remediation:\n      retries: 3\n  values:\n    ingress:\n      enabled: true\n      className: nginx\n",
+        ),
+        (
+            "apps/production/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources:\n  - ../base/podinfo\npatches:\n  - path: podinfo-values.yaml\n    target:\n      kind: HelmRelease\n",
+        ),
+        (
+            "apps/production/podinfo-values.yaml",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  chart:\n    spec:\n      version: \">=1.0.0\"\n  values:\n    ingress:\n      hosts:\n        - host: podinfo.production\n",
+        ),
+    ])
+}
+
+#[test]
+fn trees_in_the_style_of_others_get_no_false_findings() {
+    let key = [("SOPS_AGE_KEY_FILE", FIXTURE_KEY)];
+    let template = cluster_template_style();
+    let example = flux_example_style();
+    for dir in [template.path(), example.path()] {
+        for args in [
+            &["--format", "json"][..],
+            &["--format", "json", "--decrypt"][..],
+        ] {
+            let out = lint_env(dir, args, &key);
+            assert_eq!(code(&out), Some(0), "{}", text(&out));
+            assert!(json(&out).is_empty(), "{}", text(&out));
+        }
+    }
+    // The template's Secret is encrypted on disk; without the key --decrypt says so.
+    let out = lint(template.path(), &["--decrypt", "--format", "json"]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    let findings = json(&out);
+    assert_eq!(findings.len(), 1, "{}", text(&out));
+    assert_eq!(findings[0]["rule"], "sops/decrypt");
+    assert_eq!(
+        findings[0]["file"],
+        "kubernetes/apps/default/echo/app/secret.sops.yaml"
+    );
+}
