@@ -16,7 +16,7 @@
 //! ```
 //!
 //! The pieces: [`Tree`] (the files), [`document`] (YAML with positions, read by the same
-//! parser as the sops store), [`index`] (objects, namespaces, kustomize folders and Flux
+//! parser as the sops store), [`mod@index`] (objects, namespaces, kustomize folders and Flux
 //! Kustomizations), [`rules`] (one module per rule family), [`Config`] (per-rule settings and
 //! the `psd-lint/ignore` annotation) and [`Finding`].
 
@@ -170,7 +170,7 @@ pub fn lint(tree: &Tree, config: &Config) -> Vec<Finding> {
     lint_indexed(tree, &index, config)
 }
 
-/// [`lint`] over a tree already indexed with [`index`].
+/// [`lint`] over a tree already indexed with [`index()`].
 pub fn lint_indexed(tree: &Tree, index: &Index, config: &Config) -> Vec<Finding> {
     lint_indexed_with(tree, index, config, Vec::new())
 }
