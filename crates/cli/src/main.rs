@@ -1,7 +1,7 @@
 //! `psd`: render, encrypt and check SOPS-encrypted Flux GitOps trees.
 //!
 //! This binary is plumbing: it parses arguments, calls one library function per subcommand and
-//! maps the result to an exit code. Exit codes: 0 ok, 1 findings (or drift for
+//! maps the result to an exit code. Exit codes: 0 ok, 1 findings (of `lint`, or drift for
 //! `render --check`), 2 usage or input error; the sops-compatible subcommands (`encrypt`,
 //! `decrypt`, `filestatus`) use sops' own exit codes so scripts can swap `sops` for `psd`.
 
@@ -13,6 +13,7 @@ mod config_cmd;
 mod git;
 mod keygen;
 mod legacy;
+mod lint_cmd;
 mod output;
 mod render;
 mod sops_cmd;
@@ -50,6 +51,8 @@ enum Command {
     Render(render::Args),
     /// The cluster description (psd.yaml): JSON Schema and default.
     Config(config_cmd::Args),
+    /// Lint a Flux GitOps tree: broken references, plaintext Secrets, SOPS wiring, and more.
+    Lint(lint_cmd::Args),
     /// Encrypt a file with SOPS (sops-compatible flags).
     Encrypt(sops_cmd::EncryptArgs),
     /// Decrypt a SOPS file (sops-compatible flags).
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Render(args) => render::run(args),
         Command::Config(args) => config_cmd::run(args),
+        Command::Lint(args) => lint_cmd::run(args),
         Command::Encrypt(args) => sops_cmd::encrypt(args),
         Command::Decrypt(args) => sops_cmd::decrypt(args),
         Command::Filestatus(args) => sops_cmd::filestatus(args),

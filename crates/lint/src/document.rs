@@ -272,7 +272,13 @@ pub fn span_of(text: &str, node: &Node) -> Span {
             n
         }
         _ => {
-            let cut = rest.find(" #").unwrap_or(rest.len());
+            // A plain scalar ends at a comment, or (a mapping key) at `: ` or a final `:`.
+            let mut cut = rest.find(" #").unwrap_or(rest.len());
+            if let Some(colon) = rest[..cut].find(": ") {
+                cut = colon;
+            } else if rest[..cut].trim_end().ends_with(':') {
+                cut = rest[..cut].trim_end().len() - 1;
+            }
             rest[..cut].trim_end().chars().count()
         }
     };
@@ -303,6 +309,11 @@ mod tests {
         let ns = d.get(&["metadata", "namespace"]).unwrap();
         assert_eq!(span_of(text, ns), Span::on_line(5, 14, 4));
         assert_eq!(docs[1].index, 2);
+        // A key's span is the key.
+        let key = d.root.key_node("metadata").unwrap();
+        assert_eq!(span_of(text, key), Span::on_line(3, 1, 8));
+        let key = d.get(&["metadata"]).unwrap().key_node("name").unwrap();
+        assert_eq!(span_of(text, key), Span::on_line(4, 3, 4));
     }
 
     #[test]

@@ -16,14 +16,16 @@
 //! ```
 //!
 //! The pieces: [`Tree`] (the files), [`document`] (YAML with positions, read by the same
-//! parser as the sops store), [`index`] (objects, namespaces, kustomize folders and Flux
+//! parser as the sops store), [`mod@index`] (objects, namespaces, kustomize folders and Flux
 //! Kustomizations), [`rules`] (one module per rule family), [`Config`] (per-rule settings and
 //! the `psd-lint/ignore` annotation) and [`Finding`].
 
 pub mod config;
+pub mod decrypt;
 pub mod document;
 pub mod finding;
 pub mod index;
+pub mod report;
 pub mod rules;
 pub mod tree;
 
@@ -168,14 +170,27 @@ pub fn lint(tree: &Tree, config: &Config) -> Vec<Finding> {
     lint_indexed(tree, &index, config)
 }
 
-/// [`lint`] over a tree already indexed with [`index`].
+/// [`lint`] over a tree already indexed with [`index()`].
 pub fn lint_indexed(tree: &Tree, index: &Index, config: &Config) -> Vec<Finding> {
+    lint_indexed_with(tree, index, config, Vec::new())
+}
+
+/// [`lint_indexed`] plus findings made outside the rules (such as [`decrypt::DECRYPT`]'s),
+/// which go through the same configuration (rule turned off, severity) and sorting. Their
+/// rule must be one of [`rules::infos`].
+pub fn lint_indexed_with(
+    tree: &Tree,
+    index: &Index,
+    config: &Config,
+    extra: Vec<Finding>,
+) -> Vec<Finding> {
     let cx = Context {
         tree,
         index,
         config,
     };
     let mut sink = Sink::default();
+    sink.raw.extend(extra.into_iter().map(|f| (None, f)));
     for rule in rules::ALL {
         (rule.check)(&cx, &mut sink);
     }

@@ -38,3 +38,19 @@ fn every_document_outside_the_entry_folder_is_applied_by_one_flux_kustomization(
         .unwrap();
     assert_eq!(ix.ns(i), "database");
 }
+
+#[test]
+fn reference_tree_decrypted_with_the_fixture_key_lints_clean() {
+    let key = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/test-age-key.NEVER-FOR-PRODUCTION.txt");
+    // Only the fixture key (no HOME: the default keys.txt is not looked at).
+    let (ids, _no_home) = psd_sops::Identities::from_lookup(|name| {
+        (name == "SOPS_AGE_KEY_FILE").then(|| key.clone().into_os_string())
+    });
+    let tree = gitops();
+    let dec = psd_lint::decrypt::decrypt(&tree, &ids);
+    assert!(dec.failures.is_empty(), "{:?}", dec.failures);
+    assert!(dec.decrypted.len() >= 5, "{}", dec.decrypted.len());
+    let findings = dec.lint(&Config::default());
+    assert!(findings.is_empty(), "{findings:#?}");
+}

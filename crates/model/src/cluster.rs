@@ -61,6 +61,49 @@ pub struct ClusterConfig {
     pub exposure: ExposureConfig,
     /// Every pinned chart and image version, in one place, so a render is reproducible.
     pub versions: VersionsConfig,
+    /// `psd lint` settings (render ignores them; `psd lint` checks them): see docs/LINT.md.
+    #[serde(skip_serializing_if = "LintConfig::is_empty")]
+    pub lint: LintConfig,
+}
+
+/// How `psd lint` treats a rule, or the lowest severity that fails a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LintLevel {
+    /// The rule is never reported.
+    Off,
+    /// Reported as an error.
+    Error,
+    /// Reported as a warning (`warn` is accepted too).
+    #[serde(alias = "warn")]
+    Warning,
+    /// Reported as information.
+    Info,
+}
+
+/// The `lint:` section of psd.yaml: the same keys as a `.psd-lint.yaml` (which wins when both
+/// exist).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LintConfig {
+    /// External hosts must be under this domain. Default: the cluster's `domain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The lowest severity that makes `psd lint` exit 1 (`error`, `warning`, `info`).
+    /// Default: `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_on: Option<LintLevel>,
+    /// Per rule id (or id prefix ending in `/`, such as `images/`): `off` or a severity
+    /// (`psd lint --list-rules` lists the ids).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub rules: std::collections::BTreeMap<String, LintLevel>,
+}
+
+impl LintConfig {
+    /// Whether nothing is set (then psd.yaml does not show the section).
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 impl Default for ClusterConfig {
@@ -74,6 +117,7 @@ impl Default for ClusterConfig {
             services: ServicesConfig::default(),
             exposure: ExposureConfig::default(),
             versions: VersionsConfig::default(),
+            lint: LintConfig::default(),
         }
     }
 }
@@ -1254,5 +1298,24 @@ mod tests {
             let text = serde_saphyr::to_string(&c).unwrap();
             prop_assert_eq!(ClusterConfig::from_yaml(&text).unwrap(), c);
         }
+    }
+}
+
+#[cfg(test)]
+mod lint_section_tests {
+    use super::*;
+
+    #[test]
+    fn psd_yaml_may_hold_the_lint_settings() {
+        let c = ClusterConfig::from_yaml(
+            "domain: example.org\nlint:\n  fail_on: warning\n  rules:\n    images/: off\n    secrets/plaintext: warn\n",
+        )
+        .unwrap();
+        assert_eq!(c.lint.fail_on, Some(LintLevel::Warning));
+        assert_eq!(c.lint.rules["images/"], LintLevel::Off);
+        assert_eq!(c.lint.rules["secrets/plaintext"], LintLevel::Warning);
+        assert!(ClusterConfig::from_yaml("lint:\n  nope: 1\n").is_err());
+        assert!(ClusterConfig::default().lint.is_empty());
+        assert!(!ClusterConfig::default_yaml().contains("lint"));
     }
 }

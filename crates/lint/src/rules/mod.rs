@@ -145,6 +145,11 @@ pub static ALL: &[Rule] = &[
         info: &prune::DATA_OBJECT,
         check: none,
     },
+    // Reported by `crate::decrypt` (psd lint --decrypt), not by a check.
+    Rule {
+        info: &crate::decrypt::DECRYPT,
+        check: none,
+    },
 ];
 
 /// The facts of the rule with this id.

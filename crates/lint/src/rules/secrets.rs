@@ -27,9 +27,12 @@ fn clear_values(values: &Node) -> Vec<&Node> {
     values
         .pairs()
         .into_iter()
+        // `--decrypt` put encrypted values in the clear, tagged: they were encrypted on disk.
         .filter(|(_, _, v)| {
+            // sops never encrypts an empty string, and an empty value leaks nothing.
             v.as_str()
                 .is_some_and(|s| !s.is_empty() && !s.starts_with("ENC["))
+                && !crate::decrypt::was_decrypted(v)
         })
         .map(|(_, k, _)| k)
         .collect()
@@ -59,9 +62,23 @@ pub fn check(cx: &Context, out: &mut Sink) {
         }
     }
     for (fi, f) in cx.tree.files.iter().enumerate() {
-        let Some(pos) = find(&f.bytes, b"AGE-SECRET-KEY-1") else {
-            continue;
+        // The first key that is not in a value `--decrypt` decrypted (on the same line, after
+        // the tag): such a key is encrypted on disk, which is where it belongs if anywhere.
+        let mut from = 0;
+        let pos = loop {
+            let Some(p) = find(&f.bytes[from..], b"AGE-SECRET-KEY-1").map(|p| p + from) else {
+                break None;
+            };
+            let start = f.bytes[..p]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |q| q + 1);
+            if find(&f.bytes[start..p], crate::decrypt::DECRYPTED_TAG.as_bytes()).is_none() {
+                break Some(p);
+            }
+            from = p + 1;
         };
+        let Some(pos) = pos else { continue };
         let before = &f.bytes[..pos];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = before

@@ -1,0 +1,288 @@
+//! `psd lint`: find the trees and the configuration, run [`psd_lint`], print the findings in
+//! the chosen format, map the result to an exit code (0 clean, 1 findings at or above
+//! `--fail-on`, 2 usage or I/O error).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use psd_lint::report::{self, Counts, Sources};
+use psd_lint::{Config, Finding, Severity, Tree};
+
+/// Arguments of `psd lint`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Configuration: .psd-lint.yaml at the repository root, else the `lint:` \
+section of psd.yaml there (the repository root is found as psd render finds it: the nearest \
+folder from the first PATH, or from here, up that holds psd.yaml, .sops.yaml or .git). \
+Silence one rule on one object with the annotation `psd-lint/ignore: \"<rule-id>: <reason>\"`. \
+See docs/LINT.md.
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usage or I/O error \
+(a path that cannot be read, an invalid configuration)."
+)]
+pub struct Args {
+    /// Folders (each linted as one tree) or files (their repository's tree is linted, and only
+    /// their findings are shown) [default: the repository's gitops/, else the current folder].
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format: human (rustc-like), json (an array of findings), sarif (SARIF 2.1.0, for
+    /// GitHub code scanning), github (GitHub Actions annotations).
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "json", "sarif", "github"])]
+    format: String,
+    /// The lowest severity that makes the run fail (exit 1) [default: fail_on of the
+    /// configuration, else error].
+    #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info"])]
+    fail_on: Option<String>,
+    /// The configuration file (.psd-lint.yaml, or a psd.yaml with a `lint:` section) instead
+    /// of the one at the repository root.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Decrypt SOPS-encrypted YAML files in memory (keys found as sops finds them:
+    /// SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, SOPS_AGE_KEY_CMD, keys.txt), verify their MACs, and
+    /// lint what they hold. A file that does not decrypt is a sops/decrypt finding. Decrypted
+    /// values are never printed.
+    #[arg(long)]
+    decrypt: bool,
+    /// List every rule (id, default severity, summary) and exit.
+    #[arg(long)]
+    list_rules: bool,
+    /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    color: String,
+    /// Same as --color never.
+    #[arg(long)]
+    no_color: bool,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("psd lint: error: {message}");
+    ExitCode::from(2)
+}
+
+/// Runs `psd lint`.
+pub fn run(args: Args) -> ExitCode {
+    let format = report::Format::parse(&args.format).unwrap_or(report::Format::Human);
+    let start = match args.paths.first() {
+        Some(p) if p.is_file() => p.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        Some(p) => p.clone(),
+        None => PathBuf::from("."),
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let root = psd_render::find_repo_root(&start, home.as_deref()).map(|r| r.path);
+    let known = psd_lint::rules::infos();
+    let mut config = match load_config(args.config.as_deref(), root.as_deref(), &known) {
+        Ok(c) => c,
+        Err(message) => return fail(message),
+    };
+    if let Some(s) = args.fail_on.as_deref().and_then(Severity::parse) {
+        config.fail_on = s;
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.list_rules {
+        let written = list_rules(&mut out, format, &known, &config).and_then(|()| out.flush());
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("cannot write: {e}")),
+        };
+    }
+
+    // What to lint: trees by folder, each with the files whose findings are shown (None: all).
+    let mut jobs: BTreeMap<PathBuf, Option<BTreeSet<String>>> = BTreeMap::new();
+    let paths = if args.paths.is_empty() {
+        let default = root
+            .as_ref()
+            .map(|r| r.join("gitops"))
+            .filter(|g| g.is_dir())
+            .unwrap_or_else(|| PathBuf::from("."));
+        vec![default]
+    } else {
+        args.paths.clone()
+    };
+    for p in &paths {
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+        };
+        let abs = match p.canonicalize() {
+            Ok(a) => a,
+            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+        };
+        if meta.is_dir() {
+            jobs.insert(abs, None);
+            continue;
+        }
+        let dir = tree_of_file(&abs, home.as_deref());
+        let rel = abs
+            .strip_prefix(&dir)
+            .unwrap_or(&abs)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        // A folder given as well shows all of its findings anyway.
+        if let Some(files) = jobs.entry(dir).or_insert_with(|| Some(BTreeSet::new())) {
+            files.insert(rel);
+        }
+    }
+
+    let identities = if args.decrypt {
+        let (ids, problems) = psd_sops::Identities::from_env();
+        for p in problems {
+            eprintln!("psd lint: note: key source {}: {}", p.source_name, p.reason);
+        }
+        Some(ids)
+    } else {
+        None
+    };
+
+    let mut trees = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut yaml_files = 0;
+    for (dir, only) in &jobs {
+        let tree = match Tree::from_dir(dir) {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        };
+        yaml_files += tree.files.iter().filter(|f| f.is_yaml()).count();
+        let mut found = match &identities {
+            Some(ids) => psd_lint::decrypt::decrypt(&tree, ids).lint(&config),
+            None => psd_lint::lint(&tree, &config),
+        };
+        if let Some(only) = only {
+            found.retain(|f| only.contains(&f.file));
+        }
+        report::to_repo_relative(&tree, &mut found);
+        findings.extend(found);
+        trees.push(tree);
+    }
+    let mut sources = Sources::default();
+    for t in &trees {
+        sources.add_repo_relative(t);
+    }
+
+    let written = match format {
+        report::Format::Human => {
+            let color = !args.no_color
+                && match args.color.as_str() {
+                    "always" => true,
+                    "never" => false,
+                    _ => {
+                        std::io::stdout().is_terminal()
+                            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    }
+                };
+            report::human::write(
+                &mut out,
+                &findings,
+                &sources,
+                report::human::Options {
+                    color,
+                    files: Some(yaml_files),
+                },
+            )
+        }
+        report::Format::Json => report::json::write(&mut out, &findings),
+        report::Format::Sarif => report::sarif::write(&mut out, &findings, &known, &config),
+        report::Format::Github => report::github::write(&mut out, &findings),
+    }
+    .and_then(|()| out.flush());
+    if let Err(e) = written {
+        return fail(format!("cannot write: {e}"));
+    }
+    if Counts::of(&findings).fails(config.fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The tree a file belongs to: its repository's gitops/ if it is in there, else the
+/// repository root, else its own folder.
+fn tree_of_file(file: &Path, home: Option<&Path>) -> PathBuf {
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    match psd_render::find_repo_root(&dir, home) {
+        Some(r) => {
+            let root = r.path.canonicalize().unwrap_or(r.path);
+            let gitops = root.join("gitops");
+            if file.starts_with(&gitops) {
+                gitops
+            } else {
+                root
+            }
+        }
+        None => dir,
+    }
+}
+
+/// The configuration: `--config FILE`, else `.psd-lint.yaml` at the repository root, else the
+/// `lint:` section of psd.yaml there, else the defaults.
+fn load_config(
+    explicit: Option<&Path>,
+    root: Option<&Path>,
+    known: &[&'static psd_lint::RuleInfo],
+) -> Result<Config, String> {
+    let file = match (explicit, root) {
+        (Some(f), _) => Some(f.to_path_buf()),
+        (None, Some(r)) => [".psd-lint.yaml", "psd.yaml"]
+            .iter()
+            .map(|n| r.join(n))
+            .find(|p| p.is_file()),
+        (None, None) => None,
+    };
+    let Some(file) = file else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let psd_yaml = file.file_name().is_some_and(|n| n == "psd.yaml");
+    Config::from_yaml(&file.display().to_string(), &text, psd_yaml, known)
+        .map_err(|e| e.to_string())
+}
+
+fn list_rules(
+    out: &mut impl std::io::Write,
+    format: report::Format,
+    known: &[&'static psd_lint::RuleInfo],
+    config: &Config,
+) -> std::io::Result<()> {
+    let setting = |r: &psd_lint::RuleInfo| match config.setting(r) {
+        psd_lint::RuleSetting::Off => "off",
+        psd_lint::RuleSetting::Severity(s) => s.as_str(),
+    };
+    if format == report::Format::Json {
+        let all: Vec<_> = known
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "severity": r.severity.as_str(),
+                    "configured": setting(r),
+                    "summary": r.summary,
+                    "help": r.help,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &all)?;
+        return writeln!(out);
+    }
+    let width = known.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    for r in known {
+        let configured = setting(r);
+        let note = if configured == r.severity.as_str() {
+            String::new()
+        } else {
+            format!(" (configured: {configured})")
+        };
+        writeln!(
+            out,
+            "{:<width$}  {:<7}  {}{note}",
+            r.id,
+            r.severity.as_str(),
+            r.summary
+        )?;
+    }
+    Ok(())
+}
