@@ -89,6 +89,10 @@ pub fn write(
     }
 }
 
+/// Rules whose findings sit on a line holding a secret in the clear: the human format shows
+/// that line only up to the end of the finding's span.
+pub const HIDES_SOURCE_LINE: &[&str] = &["secrets/plaintext", "secrets/age-private-key"];
+
 fn write_one(out: &mut impl Write, f: &Finding, sources: &Sources, p: &Paint) -> io::Result<()> {
     let head = format!("{}[{}]", f.severity, f.rule);
     writeln!(
@@ -111,6 +115,19 @@ fn write_one(out: &mut impl Write, f: &Finding, sources: &Sources, p: &Paint) ->
     writeln!(out, "{pad}{} {location}", p.gutter("-->"))?;
     if let (Some(span), Some(text)) = (f.span, line_text) {
         let text = text.trim_end_matches('\r');
+        // A line that holds a secret in the clear is shown only up to the end of the span
+        // (the key's name, the key's prefix): the output goes to terminals and CI logs.
+        let cut: String;
+        let text = if HIDES_SOURCE_LINE.contains(&f.rule) && span.end_line == span.line {
+            cut = text
+                .chars()
+                .take(span.end_column.saturating_sub(1))
+                .chain(" …".chars())
+                .collect();
+            cut.as_str()
+        } else {
+            text
+        };
         let bar = p.gutter("|");
         writeln!(out, "{pad} {bar}")?;
         writeln!(out, "{} {bar} {text}", p.gutter(&span.line.to_string()))?;
@@ -177,7 +194,7 @@ mod tests {
             "error[secrets/plaintext]: Secret apps/db has 1 value(s) in the clear, 100%: bad
  --> gitops/apps/db secret.yaml:2:3
   |
-2 |   password: hunter2
+2 |   password …
   |   ^^^^^^^^
   |
   = help: encrypt it
@@ -191,6 +208,8 @@ warning[yaml/syntax]: whole file
 psd lint: 1 error, 1 warning, 0 infos in 2 files
 ";
         assert_eq!(text, expected);
+        // The value in the clear is never shown.
+        assert!(!text.contains("hunter2"));
         assert!(!text.contains('\x1b'));
         assert!(render(true).contains("\x1b[1;31merror[secrets/plaintext]\x1b[0m"));
     }
@@ -209,6 +228,7 @@ psd lint: 1 error, 1 warning, 0 infos in 2 files
         s.add_tree(&t);
         let mut f = testutil::findings().remove(0);
         f.file = "a.yaml".into();
+        f.rule = "yaml/syntax";
         f.span = Some(crate::Span {
             line: 1,
             column: 2,
