@@ -4,6 +4,8 @@
 use crate::finding::RuleInfo;
 use crate::{Context, Sink};
 
+pub mod first_sync;
+pub mod references;
 pub mod secrets;
 pub mod syntax;
 
@@ -30,6 +32,46 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &secrets::PRIVATE_KEY,
+        check: none,
+    },
+    Rule {
+        info: &references::MISSING_OBJECT,
+        check: references::check,
+    },
+    Rule {
+        info: &references::MISSING_KEY,
+        check: none,
+    },
+    Rule {
+        info: &references::WRONG_NAMESPACE,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CYCLE,
+        check: first_sync::check,
+    },
+    Rule {
+        info: &first_sync::DEPENDS_ON_MISSING,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CRD_NOT_READY,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CHART_CRD_NOT_READY,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::NAMESPACE_NOT_ORDERED,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::NOT_ORDERED,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::HEALTH_CHECK_EXPR,
         check: none,
     },
 ];
