@@ -165,12 +165,15 @@ struct Graph {
     ns: Vec<String>,
     /// Resolved `dependsOn` edges: (target, node of the entry's name).
     deps: Vec<Vec<usize>>,
-    /// Kustomizations that apply each one.
-    parents: Vec<Vec<usize>>,
     /// Everything applied before each one starts (dependsOn and parents, transitively).
     before: Vec<BTreeSet<usize>>,
     /// Everything Ready before each one starts.
     ready: Vec<BTreeSet<usize>>,
+}
+
+/// The Kustomization `flux bootstrap` makes (not in the tree unless committed).
+fn made_by_bootstrap(name: &str, ns: &str) -> bool {
+    name == "flux-system" && ns == "flux-system"
 }
 
 fn flux_ns(cx: &Context, k: usize) -> String {
@@ -220,9 +223,7 @@ impl Graph {
                     .collect();
                 if let Some(&j) = hits.first() {
                     deps[k].push(j);
-                } else if !(name == "flux-system" && want_ns == "flux-system")
-                    && !super::references::templated(name)
-                {
+                } else if !made_by_bootstrap(name, want_ns) && !super::references::templated(name) {
                     // `flux-system/flux-system` is the Kustomization `flux bootstrap` makes.
                     out.at(
                         cx,
@@ -269,7 +270,6 @@ impl Graph {
         Graph {
             ns,
             deps,
-            parents,
             before,
             ready,
         }
@@ -621,7 +621,6 @@ pub fn check(cx: &Context, out: &mut Sink) {
             dependents[j] = true;
         }
     }
-    let _ = &g.parents;
     for (k, f) in ix.flux.iter().enumerate() {
         if !dependents[k] {
             continue;

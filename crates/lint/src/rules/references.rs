@@ -454,7 +454,6 @@ impl<'a> Collect<'a, '_> {
         &mut self,
         kind: &'static str,
         sel: &'a Node,
-        name_key: &str,
         key_key: Option<&str>,
         ns: Vec<String>,
         via: &str,
@@ -463,7 +462,7 @@ impl<'a> Collect<'a, '_> {
         if sel.get("optional").is_some_and(NodeExt::is_true) {
             return;
         }
-        let Some(name) = sel.get(name_key) else {
+        let Some(name) = sel.get("name") else {
             return;
         };
         let keys = key_key
@@ -497,45 +496,20 @@ impl<'a> Collect<'a, '_> {
                     "envFrom" => {
                         for item in v.items() {
                             if let Some(s) = item.get("secretRef") {
-                                self.selector(
-                                    "Secret",
-                                    s,
-                                    "name",
-                                    None,
-                                    ns.to_vec(),
-                                    "envFrom",
-                                    true,
-                                );
+                                self.selector("Secret", s, None, ns.to_vec(), "envFrom", true);
                             }
                             if let Some(c) = item.get("configMapRef") {
-                                self.selector(
-                                    "ConfigMap",
-                                    c,
-                                    "name",
-                                    None,
-                                    ns.to_vec(),
-                                    "envFrom",
-                                    true,
-                                );
+                                self.selector("ConfigMap", c, None, ns.to_vec(), "envFrom", true);
                             }
                         }
                     }
                     "secretKeyRef" => {
-                        self.selector(
-                            "Secret",
-                            v,
-                            "name",
-                            Some("key"),
-                            ns.to_vec(),
-                            "secretKeyRef",
-                            true,
-                        );
+                        self.selector("Secret", v, Some("key"), ns.to_vec(), "secretKeyRef", true);
                     }
                     "configMapKeyRef" => {
                         self.selector(
                             "ConfigMap",
                             v,
-                            "name",
                             Some("key"),
                             ns.to_vec(),
                             "configMapKeyRef",
@@ -850,7 +824,7 @@ pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
                                 );
                             }
                         } else {
-                            c.selector("Secret", v, "name", Some("key"), ns.clone(), k, false);
+                            c.selector("Secret", v, Some("key"), ns.clone(), k, false);
                         }
                     }
                 }
