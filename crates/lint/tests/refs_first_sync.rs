@@ -748,3 +748,73 @@ fn flux_health_check_expr() {
         "{f:#?}"
     );
 }
+
+/// The reference tree psd renders, with one file edited: the rules catch the ways render's
+/// own property checks break it.
+#[test]
+fn broken_reference_trees_are_caught() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../gitops");
+    let base = Tree::from_dir(&dir).unwrap();
+    let edited = |path: &str, from: &str, to: &str| {
+        let mut t = base.clone();
+        let f = t.files.iter_mut().find(|f| f.path == path).unwrap();
+        let text = f.text().unwrap().to_owned();
+        assert!(text.contains(from), "{path} lacks {from:?}");
+        f.bytes = text.replacen(from, to, 1).into_bytes();
+        let rules: Vec<&str> = lint(&t, &Config::default())
+            .iter()
+            .map(|f| f.rule)
+            .collect();
+        rules
+    };
+    // A route to a Service nobody creates (not the CNPG `-rw` one).
+    let r = edited(
+        "databases/postgresql/ingressroutetcp.yaml",
+        "name: postgresql-rw",
+        "name: postgres",
+    );
+    assert_eq!(r, ["refs/missing-object"]);
+    // Databases not waiting for the operator.
+    let r = edited(
+        "clusters/k3s/databases.yaml",
+        "  dependsOn:\n  - name: infra-cloudnative-pg\n",
+        "",
+    );
+    assert!(r.contains(&"flux/chart-crd-not-ready"), "{r:?}");
+    // The operator's Kustomization not waiting.
+    let r = edited(
+        "clusters/k3s/infrastructure.yaml",
+        "  path: ./gitops/infrastructure/cloudnative-pg\n  prune: true\n  wait: true\n",
+        "  path: ./gitops/infrastructure/cloudnative-pg\n  prune: true\n",
+    );
+    assert!(r.contains(&"flux/chart-crd-not-ready"), "{r:?}");
+    // A missing health check expression.
+    let r = edited(
+        "clusters/k3s/databases.yaml",
+        "  - apiVersion: postgresql.cnpg.io/v1\n    kind: Database\n    current: has(status.applied) && status.applied\n",
+        "",
+    );
+    assert_eq!(r, ["flux/health-check-expr"]);
+    // A role Secret renamed; a key renamed; the issuers before cert-manager.
+    let r = edited(
+        "databases/postgresql/cluster.yaml",
+        "name: postgresql-authentik-credentials",
+        "name: postgresql-authentik",
+    );
+    assert_eq!(r, ["refs/missing-object"]);
+    let r = edited(
+        "databases/redis/helmrelease.yaml",
+        "passwordKey: redis-password",
+        "passwordKey: password",
+    );
+    assert_eq!(r, ["refs/missing-key"]);
+    let r = edited(
+        "clusters/k3s/infrastructure.yaml",
+        "  dependsOn:\n  - name: infra-cert-manager\n",
+        "",
+    );
+    assert!(
+        r.contains(&"flux/chart-crd-not-ready") && r.contains(&"flux/not-ordered"),
+        "{r:?}"
+    );
+}

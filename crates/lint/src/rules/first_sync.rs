@@ -648,9 +648,8 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 if exprs.contains(&key) || !seen.insert(key) {
                     continue;
                 }
-                let node: Option<&Node> = kd
-                    .get(&["spec"])
-                    .and_then(|s| s.key_node("wait").or(s.key_node("healthChecks")));
+                let field = if f.wait { "wait" } else { "healthChecks" };
+                let node: Option<&Node> = kd.get(&["spec"]).and_then(|s| s.key_node(field));
                 out.at(
                     cx,
                     &HEALTH_CHECK_EXPR,

@@ -22,7 +22,7 @@
 //! Objects created outside the tree are never reported missing (unknown is not wrong): the
 //! `flux-system` GitRepository/OCIRepository and decryption Secrets in `flux-system` (made by
 //! `flux bootstrap`); Secrets CloudNativePG makes (`<cluster>-app`, `-superuser`, `-ca`,
-//! `-server`, `-replication`, any `<cluster>-*`) and its Services (`<cluster>-rw`, …); Secrets
+//! `-server`, `-replication`) and its Services (`<cluster>-rw`, `-ro`, `-r`, additional ones); Secrets
 //! cert-manager writes (a Certificate's `secretName`, an Ingress `tls[].secretName`); Secrets
 //! of ExternalSecret, SealedSecret and similar operators; kustomize generator outputs; names
 //! with `${…}` or `{{…}}` (substituted later); and, where a chart may make the object, anything
@@ -114,6 +114,8 @@ pub(crate) struct Model {
     cnpg: Vec<(String, String)>,
     /// Secrets an operator writes: (namespace or `*`, name).
     operator_secrets: BTreeSet<(String, String)>,
+    /// Services an operator makes: (namespace, name).
+    operator_services: BTreeSet<(String, String)>,
     /// cert-manager's cluster resource namespace.
     pub cert_manager_ns: String,
 }
@@ -236,11 +238,28 @@ impl Model {
         }
         let mut cnpg = Vec::new();
         let mut operator_secrets = BTreeSet::new();
+        let mut operator_services = BTreeSet::new();
         for (i, d) in ix.docs.iter().enumerate() {
             let ns = ix.ns(i).to_owned();
             let name = d.name.clone().unwrap_or_default();
             match (d.group(), d.kind.as_deref().unwrap_or("")) {
-                ("postgresql.cnpg.io", "Cluster") => cnpg.push((ns, name)),
+                ("postgresql.cnpg.io", "Cluster") => {
+                    for extra in d
+                        .get(&["spec", "managed", "services", "additional"])
+                        .map(NodeExt::items)
+                        .unwrap_or_default()
+                    {
+                        if let Some(s) = extra
+                            .get("serviceTemplate")
+                            .and_then(|t| t.get("metadata"))
+                            .and_then(|m| m.get("name"))
+                            .and_then(NodeExt::as_str)
+                        {
+                            operator_services.insert((ns.clone(), s.to_owned()));
+                        }
+                    }
+                    cnpg.push((ns, name));
+                }
                 ("cert-manager.io", "Certificate") => {
                     if let Some(s) = d.str_at(&["spec", "secretName"]) {
                         operator_secrets.insert((ns, s.to_owned()));
@@ -288,6 +307,7 @@ impl Model {
             release_ns,
             cnpg,
             operator_secrets,
+            operator_services,
             cert_manager_ns: "cert-manager".to_owned(),
         };
         // cert-manager's cluster resource namespace: `clusterResourceNamespace` of its
@@ -367,10 +387,17 @@ impl Model {
     /// Whether the target may be created outside the tree (see the module docs).
     pub fn made_elsewhere(&self, r: &Ref, ns: &str) -> bool {
         let name = r.name.as_str();
-        let cnpg_prefix = || {
-            self.cnpg
-                .iter()
-                .any(|(cns, c)| cns == ns && name.starts_with(&format!("{c}-")))
+        // What CloudNativePG makes for a cluster `c`: Secrets `c-app`, `c-superuser`, `c-ca`,
+        // `c-server`, `c-replication`; Services `c-rw`, `c-ro`, `c-r` (and the additional
+        // Services its spec names, collected in `operator_services`).
+        let cnpg_made = |suffixes: &[&str]| {
+            self.cnpg.iter().any(|(cns, c)| {
+                cns == ns
+                    && name
+                        .strip_prefix(c.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|rest| suffixes.contains(&rest))
+            })
         };
         let chart_in_ns = || {
             self.release_ns
@@ -379,7 +406,7 @@ impl Model {
         };
         match r.kind {
             "Secret" => {
-                cnpg_prefix()
+                cnpg_made(&["app", "superuser", "ca", "server", "replication"])
                     || self.generated.contains(name)
                     || self
                         .operator_secrets
@@ -395,7 +422,10 @@ impl Model {
                     || (r.chart_may_create && chart_in_ns())
             }
             "Service" => {
-                cnpg_prefix()
+                cnpg_made(&["rw", "ro", "r"])
+                    || self
+                        .operator_services
+                        .contains(&(ns.to_owned(), name.to_owned()))
                     || chart_in_ns()
                     || ns == "kube-system"
                     || (ns == "default" && name == "kubernetes")
