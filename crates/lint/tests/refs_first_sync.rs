@@ -818,3 +818,42 @@ fn broken_reference_trees_are_caught() {
         "{r:?}"
     );
 }
+
+#[test]
+fn values_that_are_not_references_are_skipped() {
+    let hr = "\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: other
+  namespace: solo
+spec:
+  interval: 30m
+  chartRef:
+    kind: OCIRepository
+    name: cert-manager
+    namespace: cert-manager
+  values:
+    admin:
+      existingSecret: true
+      useExistingSecret: true
+    postgresql:
+      enabled: false
+      auth:
+        existingSecret: not-used
+    extra:
+      existingSecret: ${FROM_FLUX}
+";
+    let f = run(&tree(|_, t| t, &[("infra/other.yaml", hr)]));
+    assert!(!f.iter().any(|f| f.rule.starts_with("refs/")), "{f:#?}");
+    // Switched on, the Secret is missing: the only chart in `solo` is the one that reads it.
+    let on = hr.replace("enabled: false", "enabled: true");
+    let files = tree(|_, t| t, &[("infra/other.yaml", &on)]);
+    assert_at(
+        &files,
+        "refs/missing-object",
+        "infra/other.yaml",
+        "existingSecret: not-used",
+        0,
+    );
+}

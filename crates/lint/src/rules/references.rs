@@ -514,12 +514,24 @@ impl<'a> Collect<'a, '_> {
 
     /// Pod-spec-like references anywhere below `root` (also used on Helm values).
     fn pod_refs(&mut self, root: &'a Node, ns: &[String], values: bool) {
-        let mut maps: Vec<&'a Node> = Vec::new();
-        walk(root, &mut |n| {
-            if n.is_map() {
-                maps.push(n);
+        // Maps below `root`, skipping sections switched off with `enabled: false` (a chart
+        // does not read them).
+        fn maps_of<'n>(n: &'n Node, out: &mut Vec<&'n Node>) {
+            if n.get("enabled").is_some_and(NodeExt::is_false) {
+                return;
             }
-        });
+            if n.is_map() {
+                out.push(n);
+            }
+            for (_, _, v) in n.pairs() {
+                maps_of(v, out);
+            }
+            for i in n.items() {
+                maps_of(i, out);
+            }
+        }
+        let mut maps: Vec<&'a Node> = Vec::new();
+        maps_of(root, &mut maps);
         for m in maps {
             for (k, _, v) in m.pairs() {
                 match k {
@@ -582,8 +594,17 @@ impl<'a> Collect<'a, '_> {
                             }
                         }
                     }
-                    _ if values && (k == "existingSecret" || k.ends_with("ExistingSecret")) => {
-                        if v.as_str().is_none() {
+                    _ if values
+                        && (k == "existingSecret" || k.ends_with("ExistingSecret"))
+                        && !["useExisting", "createExisting", "enableExisting"]
+                            .iter()
+                            .any(|p| k.starts_with(p)) =>
+                    {
+                        // A name, not a switch (`existingSecret: true`) or a number.
+                        let plain_name = v.as_str().is_some_and(|s| {
+                            !v.is_true() && !v.is_false() && s.parse::<f64>().is_err()
+                        });
+                        if !plain_name {
                             continue;
                         }
                         let mut keys = Vec::new();
