@@ -279,16 +279,19 @@ impl Graph {
     fn cycles(&self, cx: &Context, out: &mut Sink) {
         let n = self.deps.len();
         let mut reported: BTreeSet<BTreeSet<usize>> = BTreeSet::new();
+        let reach: Vec<BTreeSet<usize>> = (0..n)
+            .map(|k| closure(&self.deps[k], |j| self.deps[j].clone()))
+            .collect();
         for k in 0..n {
-            // k is on a cycle if it reaches itself through dependsOn.
-            let reach = closure(&self.deps[k], |j| self.deps[j].clone());
-            if !reach.contains(&k) {
+            // k is on a cycle if it reaches itself through dependsOn; the cycle's members
+            // are what k reaches and what reaches k.
+            if !reach[k].contains(&k) {
                 continue;
             }
-            let members: BTreeSet<usize> = reach
+            let members: BTreeSet<usize> = reach[k]
                 .iter()
                 .copied()
-                .filter(|&j| closure(&self.deps[j], |x| self.deps[x].clone()).contains(&k))
+                .filter(|&j| reach[j].contains(&k))
                 .collect();
             if !reported.insert(members.clone()) {
                 continue;
