@@ -857,3 +857,66 @@ spec:
         0,
     );
 }
+
+#[test]
+fn objects_outside_every_flux_path_may_be_applied_by_bootstrap() {
+    // The issuers' token Secret only in a bootstrap folder no Kustomization applies.
+    let secret = "\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: cloudflare-api-token
+  namespace: cert-manager
+stringData:
+  api-token: ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]
+";
+    let drop = "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare-api-token\n  namespace: cert-manager\nstringData:\n  api-token: ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]\n";
+    let files = tree(
+        sub("infra/cert-manager.yaml", drop, ""),
+        &[("bootstrap/secret.yaml", secret)],
+    );
+    let f = run(&files);
+    assert!(f.is_empty(), "{f:#?}");
+    // Below a Kustomization's path but left out of its folder's kustomization.yaml.
+    let files = tree(
+        sub("infra/cert-manager.yaml", drop, ""),
+        &[
+            ("infra/token/secret.yaml", secret),
+            (
+                "infra/token/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+            ),
+        ],
+    );
+    assert_at(
+        &files,
+        "flux/not-ordered",
+        "issuers/issuer.yaml",
+        "name: cloudflare-api-token",
+        0,
+    );
+}
+
+#[test]
+fn a_chart_crd_group_used_beside_its_chart_is_reported_once() {
+    // One ClusterIssuer beside cert-manager's HelmRelease (works only with CRDs installed
+    // before Flux), the other in an unordered Kustomization: only the first is reported.
+    let files = tree(
+        sub(
+            "clusters/k3s/ks.yaml",
+            "  dependsOn:\n  - name: infra\n",
+            "",
+        ),
+        &[(
+            "infra/issuer.yaml",
+            &ISSUER.replace("letsencrypt-prod", "letsencrypt-other"),
+        )],
+    );
+    let f = run(&files);
+    let hits: Vec<_> = f
+        .iter()
+        .filter(|f| f.rule == "flux/chart-crd-not-ready")
+        .collect();
+    assert_eq!(hits.len(), 1, "{f:#?}");
+    assert_eq!(hits[0].file, "infra/issuer.yaml");
+}

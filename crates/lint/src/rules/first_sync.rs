@@ -369,6 +369,26 @@ fn waits_for(cx: &Context, k: usize, doc: usize) -> bool {
         })
 }
 
+/// Whether document `doc`, applied by no Flux Kustomization, lies below the path of one (so
+/// it was meant to be applied and is not listed in its folder's kustomization). A file
+/// outside every Flux path may be applied some other way (a bootstrap step): not reported.
+fn forgotten(cx: &Context, doc: usize) -> bool {
+    let file = &cx.tree.files[cx.index.docs[doc].file].path;
+    appliers(cx, doc).is_empty()
+        && cx.index.flux.iter().any(|k| {
+            k.path
+                .as_deref()
+                .is_some_and(|p| p.is_empty() || file.starts_with(&format!("{p}/")))
+        })
+}
+
+fn forgotten_why(cx: &Context, doc: usize) -> String {
+    let file = &cx.tree.files[cx.index.docs[doc].file].path;
+    format!(
+        "no Flux Kustomization applies it ({file} is below a Kustomization's path but not listed in the kustomization.yaml of its folder)"
+    )
+}
+
 /// Checks the `flux/*` rules.
 pub fn check(cx: &Context, out: &mut Sink) {
     let ix = cx.index;
@@ -425,6 +445,22 @@ pub fn check(cx: &Context, out: &mut Sink) {
         }
     }
 
+    // Groups with a custom resource in the same Kustomization as the chart that installs
+    // its CRD. That only converges when the CRDs are installed before Flux (cluster-template
+    // and its descendants do so at bootstrap): it is reported there, once, and the group's
+    // custom resources elsewhere are not (if the CRDs are there first, they are fine).
+    let mut same_k_groups: BTreeSet<&str> = BTreeSet::new();
+    for (group, hrs) in &chart_crds {
+        let provider_ks: BTreeSet<usize> = hrs
+            .iter()
+            .flat_map(|&h| appliers(cx, h).iter().copied())
+            .collect();
+        if ix.docs.iter().enumerate().any(|(i, d)| {
+            d.group() == *group && appliers(cx, i).iter().any(|k| provider_ks.contains(k))
+        }) {
+            same_k_groups.insert(group);
+        }
+    }
     let mut crd_reported: BTreeSet<(usize, String)> = BTreeSet::new();
     let mut ns_reported: BTreeSet<(usize, String)> = BTreeSet::new();
     for (i, d) in ix.docs.iter().enumerate() {
@@ -469,30 +505,37 @@ pub fn check(cx: &Context, out: &mut Sink) {
                             if g.ready[k].contains(&a) && waits_for(cx, a, h) {
                                 ok = true;
                             } else if why.is_none() {
-                                why = Some(if a == k {
-                                    format!(
-                                        "{} installs the CRD in the same Kustomization {}, so it does not exist when this is applied",
-                                        hd.describe(),
-                                        kname(cx, &g, k)
-                                    )
-                                } else if g.ready[k].contains(&a) {
-                                    format!(
-                                        "{} installs the CRD, but its Kustomization {} does not wait for it (`wait: true` or a health check)",
-                                        hd.describe(),
-                                        kname(cx, &g, a)
-                                    )
-                                } else {
-                                    format!(
-                                        "{} installs the CRD in Kustomization {}, which {} does not depend on",
-                                        hd.describe(),
-                                        kname(cx, &g, a),
-                                        kname(cx, &g, k)
-                                    )
-                                });
+                                why = Some(
+                                    if hrs.iter().any(|&h2| appliers(cx, h2).contains(&k)) {
+                                        format!(
+                                            "{} installs the CRD in the same Kustomization {}, so it does not exist when this is applied",
+                                            hd.describe(),
+                                            kname(cx, &g, k)
+                                        )
+                                    } else if g.ready[k].contains(&a) {
+                                        format!(
+                                            "{} installs the CRD, but its Kustomization {} does not wait for it (`wait: true` or a health check)",
+                                            hd.describe(),
+                                            kname(cx, &g, a)
+                                        )
+                                    } else {
+                                        format!(
+                                            "{} installs the CRD in Kustomization {}, which {} does not depend on",
+                                            hd.describe(),
+                                            kname(cx, &g, a),
+                                            kname(cx, &g, k)
+                                        )
+                                    },
+                                );
                             }
                         }
                     }
-                    if !ok && let Some(why) = why {
+                    let same = hrs.iter().any(|&h| appliers(cx, h).contains(&k));
+                    let elsewhere_first = !same && same_k_groups.contains(group.as_str());
+                    if !ok
+                        && !elsewhere_first
+                        && let Some(why) = why
+                    {
                         crd_reported.insert((k, group.clone()));
                         out.at(
                             cx,
@@ -525,7 +568,9 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 .iter()
                 .flat_map(|&c| appliers(cx, c).iter().copied())
                 .collect();
-            if applied.iter().any(|&j| ordered(k, j)) {
+            if applied.iter().any(|&j| ordered(k, j))
+                || (applied.is_empty() && !nss.iter().any(|&c| forgotten(cx, c)))
+            {
                 continue;
             }
             ns_reported.insert((k, ns.clone()));
@@ -536,7 +581,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
                     kname(cx, &g, j),
                     kname(cx, &g, k)
                 ),
-                None => "no Flux Kustomization applies it".to_owned(),
+                None => forgotten_why(cx, nss[0]),
             };
             out.at(
                 cx,
@@ -586,7 +631,10 @@ pub fn check(cx: &Context, out: &mut Sink) {
                     ordered(k, j)
                 }
             });
-            if ok || !reported.insert((k, r.kind.to_owned(), r.name.clone())) {
+            if ok
+                || (applied.is_empty() && !targets.iter().any(|&t| forgotten(cx, t)))
+                || !reported.insert((k, r.kind.to_owned(), r.name.clone()))
+            {
                 continue;
             }
             let target = ix.docs[targets[0]].describe();
@@ -600,7 +648,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
                     kname(cx, &g, j),
                     kname(cx, &g, k)
                 ),
-                None => "no Flux Kustomization applies it".to_owned(),
+                None => forgotten_why(cx, targets[0]),
             };
             out.at(
                 cx,
