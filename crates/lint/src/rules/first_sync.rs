@@ -20,9 +20,13 @@
 //! `k3s.cattle.io`, Traefik's `traefik.io` / `traefik.containo.us`) and Flux (`*.fluxcd.io`,
 //! installed by bootstrap) always exist; a custom resource whose CRD is neither in the tree
 //! nor in the chart table is not reported; nor is one whose CRD chart is not in the tree
-//! (the CRDs may be installed before Flux, as cluster-template's bootstrap does). Objects
-//! applied by no Flux Kustomization (the entry folder `flux bootstrap` applies) are not
-//! checked for order.
+//! (the CRDs may be installed before Flux, as cluster-template's bootstrap does); a chart's
+//! group used in the same Kustomization as the chart is reported there only, once (that
+//! works only with CRDs installed before Flux, and then its uses elsewhere work too).
+//! Objects applied by no Flux Kustomization (the entry folder `flux bootstrap` applies) are
+//! not checked for order; a needed object applied by none is reported only when its file is
+//! below some Kustomization's path (left out of a kustomization.yaml), not when it lies
+//! outside all of them (a bootstrap step may apply it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
