@@ -506,6 +506,22 @@ fn flux_depends_on_cycle() {
     );
 }
 
+/// A Kustomization for `./extra` that nothing orders.
+const EXTRA_KS: &str = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: extra
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./extra
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+";
+
 const WIDGET_CRD: &str = "\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -529,14 +545,30 @@ metadata:
 
 #[test]
 fn flux_crd_not_ready() {
-    // The CRD comes with the apps, the Widget with infra, which runs first.
+    // The CRD comes from a Kustomization nothing orders: the Widget's fails until a retry.
+    let bad = tree(
+        |_, t| t,
+        &[
+            ("clusters/k3s/extra.yaml", EXTRA_KS),
+            ("extra/crd.yaml", WIDGET_CRD),
+            ("infra/widget.yaml", WIDGET),
+        ],
+    );
+    assert_at(
+        &bad,
+        "flux/crd-not-ready",
+        "infra/widget.yaml",
+        "kind: Widget",
+        0,
+    );
+    // The CRD comes with the apps, which wait for infra to be Ready: never.
     let bad = tree(
         |_, t| t,
         &[("apps/crd.yaml", WIDGET_CRD), ("infra/widget.yaml", WIDGET)],
     );
     assert_at(
         &bad,
-        "flux/crd-not-ready",
+        "flux/deadlock",
         "infra/widget.yaml",
         "kind: Widget",
         0,
@@ -586,10 +618,27 @@ fn flux_chart_crd_not_ready() {
         .expect("reported");
     assert!(hit.message.contains("does not wait"), "{}", hit.message);
     // In the same Kustomization as the chart.
+    // With the chart only in the apps, which run after the issuers are Ready: never.
+    let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cert-manager\n  namespace: cert-manager\nspec:\n  interval: 30m\n  chartRef:\n    kind: OCIRepository\n    name: cert-manager\n  values:\n    crds:\n      enabled: true\n";
+    let cert = "---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: web\n  namespace: app\nspec:\n  secretName: web-tls\n  dnsNames:\n  - web.example.org\n  issuerRef:\n    kind: ClusterIssuer\n    name: letsencrypt-prod\n";
+    let bad = tree(
+        |p, t| {
+            let t = sub("infra/cert-manager.yaml", hr, "")(p, t);
+            sub("apps/app.yaml", cert, "")(p, t)
+        },
+        &[("apps/chart.yaml", hr)],
+    );
+    let f = run(&bad);
+    let hit = f
+        .iter()
+        .find(|f| f.rule == "flux/chart-crd-never-ready")
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(hit.file, "issuers/issuer.yaml");
+    assert!(hit.message.contains("runs only after"), "{}", hit.message);
     let bad = tree(|_, t| t, &[("infra/issuer.yaml", ISSUER)]);
     assert_at(
         &bad,
-        "flux/chart-crd-not-ready",
+        "flux/chart-crd-never-ready",
         "infra/issuer.yaml",
         "kind: ClusterIssuer",
         0,
@@ -623,6 +672,16 @@ spec:
             "",
         ),
         &[("clusters/k3s/late.yaml", late_ks), ("late/ns.yaml", ns)],
+    );
+    assert_at(&bad, "flux/deadlock", "apps/app.yaml", "namespace: app", 0);
+    // From a Kustomization nothing orders: the apps fail until a retry.
+    let bad = tree(
+        sub(
+            "apps/app.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n---\n",
+            "",
+        ),
+        &[("clusters/k3s/extra.yaml", EXTRA_KS), ("extra/ns.yaml", ns)],
     );
     assert_at(
         &bad,
@@ -658,8 +717,27 @@ stringData:
         ),
         &[("apps/token.yaml", secret)],
     );
+    // The issuers wait for the ClusterIssuer, which waits for the token: never.
     assert_at(
         &bad,
+        "flux/deadlock",
+        "issuers/issuer.yaml",
+        "name: cloudflare-api-token",
+        0,
+    );
+    let unordered = tree(
+        sub(
+            "infra/cert-manager.yaml",
+            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare-api-token\n  namespace: cert-manager\nstringData:\n  api-token: ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]\n",
+            "",
+        ),
+        &[
+            ("clusters/k3s/extra.yaml", EXTRA_KS),
+            ("extra/token.yaml", secret),
+        ],
+    );
+    assert_at(
+        &unordered,
         "flux/not-ordered",
         "issuers/issuer.yaml",
         "name: cloudflare-api-token",
@@ -696,9 +774,10 @@ stringData:
         b.push(("apps/sops.yaml".into(), sops.into()));
         b
     };
+    // Its own key, which it would need before it can apply it.
     assert_at(
         &with_key_in_apps,
-        "flux/not-ordered",
+        "flux/deadlock",
         "clusters/k3s/ks.yaml",
         "name: sops-app",
         0,
@@ -915,8 +994,9 @@ fn a_chart_crd_group_used_beside_its_chart_is_reported_once() {
     let f = run(&files);
     let hits: Vec<_> = f
         .iter()
-        .filter(|f| f.rule == "flux/chart-crd-not-ready")
+        .filter(|f| f.rule.starts_with("flux/chart-crd"))
         .collect();
     assert_eq!(hits.len(), 1, "{f:#?}");
+    assert_eq!(hits[0].rule, "flux/chart-crd-never-ready");
     assert_eq!(hits[0].file, "infra/issuer.yaml");
 }

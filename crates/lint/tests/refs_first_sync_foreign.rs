@@ -384,7 +384,7 @@ fn cluster_template_style() {
     // What fires: the ClusterIssuer next to the HelmRelease that installs its CRD (this
     // template installs the CRDs before Flux, at bootstrap) — a warning.
     let rules: Vec<&str> = mine.iter().map(|f| f.rule).collect();
-    assert_eq!(rules, ["flux/chart-crd-not-ready"], "{mine:#?}");
+    assert_eq!(rules, ["flux/chart-crd-never-ready"], "{mine:#?}");
 }
 
 #[test]

@@ -6,13 +6,18 @@
 //!
 //! - `flux/depends-on-cycle`, `flux/depends-on-missing`: the order itself is broken;
 //! - `flux/crd-not-ready`: a custom resource's CustomResourceDefinition is in the tree but
-//!   applied by a Kustomization that is not ordered before it;
-//! - `flux/chart-crd-not-ready`: its CRD comes from a chart (a fixed table: cert-manager,
-//!   cloudnative-pg, …) whose HelmRelease is not Ready before it: in the same Kustomization,
-//!   in one not ordered before, or in one that does not `wait`;
-//! - `flux/namespace-not-ordered`: the Namespace of an object is in the tree but applied later;
+//!   applied by a Kustomization that is not ordered before it (fails until a retry);
+//! - `flux/chart-crd-never-ready` (warning: the CRDs may be installed before Flux) and
+//!   `flux/chart-crd-not-ready` (info: converges by retries): its CRD comes from a chart (a
+//!   fixed table: cert-manager, cloudnative-pg, …) whose HelmRelease is not Ready before it:
+//!   in the same Kustomization or one ordered after it (never), or in one not ordered before
+//!   it or that does not `wait` (fails until a retry);
+//! - `flux/deadlock`: what an object needs (its CRD from the tree, its Namespace, a Secret or
+//!   source) is applied only by Kustomizations that run after the object's own is Ready;
+//! - `flux/namespace-not-ordered`: the Namespace of an object is in the tree but applied by
+//!   a Kustomization not ordered before it (fails until a retry);
 //! - `flux/not-ordered`: a Secret, ConfigMap or source an object needs (see
-//!   [`super::references`]) is applied later, or by no Kustomization;
+//!   [`super::references`]) is applied by a Kustomization not ordered before it, or by none;
 //! - `flux/health-check-expr`: a Kustomization others depend on waits on a kind kstatus
 //!   cannot judge, without `healthCheckExprs` for it, so it turns Ready too early.
 //!
@@ -53,27 +58,44 @@ pub static DEPENDS_ON_MISSING: RuleInfo = RuleInfo {
     help: "fix the name (and `namespace`, which defaults to the Kustomization's own) or add the Kustomization; Flux waits for it forever",
 };
 
+/// Something an object needs comes only from a Kustomization that waits for the object's own.
+pub static DEADLOCK: RuleInfo = RuleInfo {
+    id: "flux/deadlock",
+    severity: Severity::Error,
+    summary: "an object needs a CRD, Namespace, Secret or source that only a Kustomization ordered after its own applies: the first sync never converges",
+    help: "move what is needed into the object's Kustomization or one it depends on, or turn the dependsOn around",
+};
+
 /// A custom resource is applied before its CRD (from the tree).
 pub static CRD_NOT_READY: RuleInfo = RuleInfo {
     id: "flux/crd-not-ready",
-    severity: Severity::Error,
-    summary: "a custom resource is applied before the Kustomization that applies its CustomResourceDefinition",
+    severity: Severity::Warning,
+    summary: "a custom resource is applied before the Kustomization that applies its CustomResourceDefinition (its Kustomization fails until a retry after the CRD lands)",
     help: "make the Kustomization depend (`dependsOn`) on the one that applies the CustomResourceDefinition, or apply both in one Kustomization",
+};
+
+/// A custom resource is applied in the same Kustomization as the chart installing its CRD,
+/// or in one that the chart's Kustomization comes after.
+pub static CHART_CRD_NEVER: RuleInfo = RuleInfo {
+    id: "flux/chart-crd-never-ready",
+    severity: Severity::Warning,
+    summary: "a custom resource is applied in the same Kustomization as the HelmRelease that installs its CRD, or in one the chart's comes after: on a fresh cluster that Kustomization never applies",
+    help: "move the custom resource to its own Kustomization with `dependsOn` on the chart's (which needs `wait: true`); ignore this if the CRDs are installed before Flux (as cluster-template's bootstrap does)",
 };
 
 /// A custom resource is applied before the chart that installs its CRD is Ready.
 pub static CHART_CRD_NOT_READY: RuleInfo = RuleInfo {
     id: "flux/chart-crd-not-ready",
-    severity: Severity::Warning,
-    summary: "a custom resource is applied before the HelmRelease that installs its CRD is Ready",
-    help: "move the custom resource to its own Kustomization that has `dependsOn` on the one holding the HelmRelease, and give that one `wait: true`; ignore this if the CRDs are installed before Flux",
+    severity: Severity::Info,
+    summary: "a custom resource is applied before the HelmRelease that installs its CRD is Ready (its Kustomization fails until a retry after the chart lands)",
+    help: "give the custom resource's Kustomization `dependsOn` on the one holding the HelmRelease, and give that one `wait: true`; ignore this if the CRDs are installed before Flux",
 };
 
 /// An object's Namespace is applied later.
 pub static NAMESPACE_NOT_ORDERED: RuleInfo = RuleInfo {
     id: "flux/namespace-not-ordered",
-    severity: Severity::Error,
-    summary: "an object's Namespace is applied by a Kustomization that is not ordered before it",
+    severity: Severity::Warning,
+    summary: "an object's Namespace is applied by a Kustomization that is not ordered before it (its Kustomization fails until a retry after the Namespace lands)",
     help: "apply the Namespace in the same Kustomization as the object, or in one it depends on (`dependsOn`)",
 };
 
@@ -485,9 +507,14 @@ pub fn check(cx: &Context, out: &mut Sink) {
                         .collect();
                     if !applied.is_empty() && !applied.iter().any(|&j| ordered(k, j)) {
                         crd_reported.insert((k, group.clone()));
+                        let rule = if applied.iter().all(|&j| g.before[j].contains(&k)) {
+                            &DEADLOCK
+                        } else {
+                            &CRD_NOT_READY
+                        };
                         out.at(
                             cx,
-                            &CRD_NOT_READY,
+                            rule,
                             i,
                             kind_node,
                             format!(
@@ -541,9 +568,31 @@ pub fn check(cx: &Context, out: &mut Sink) {
                         && let Some(why) = why
                     {
                         crd_reported.insert((k, group.clone()));
+                        let providers: Vec<usize> = hrs
+                            .iter()
+                            .flat_map(|&h| appliers(cx, h).iter().copied())
+                            .collect();
+                        // Never, when the chart comes only with this Kustomization or after it
+                        // (unless the CRDs are installed before Flux: a warning, not an error).
+                        let after = providers.iter().all(|&j| g.before[j].contains(&k));
+                        let rule = if same || after {
+                            &CHART_CRD_NEVER
+                        } else {
+                            &CHART_CRD_NOT_READY
+                        };
+                        let why = if after && !same {
+                            format!(
+                                "{} installs the CRD in Kustomization {}, which runs only after {} (through dependsOn or as its child)",
+                                ix.docs[hrs[0]].describe(),
+                                kname(cx, &g, providers[0]),
+                                kname(cx, &g, k)
+                            )
+                        } else {
+                            why
+                        };
                         out.at(
                             cx,
-                            &CHART_CRD_NOT_READY,
+                            rule,
                             i,
                             kind_node,
                             format!(
@@ -587,9 +636,14 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 ),
                 None => forgotten_why(cx, nss[0]),
             };
+            let rule = if !applied.is_empty() && applied.iter().all(|&j| g.before[j].contains(&k)) {
+                &DEADLOCK
+            } else {
+                &NAMESPACE_NOT_ORDERED
+            };
             out.at(
                 cx,
-                &NAMESPACE_NOT_ORDERED,
+                rule,
                 i,
                 node,
                 format!(
@@ -654,9 +708,18 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 ),
                 None => forgotten_why(cx, targets[0]),
             };
+            // Never converges when every Kustomization applying it runs only after this one
+            // is Ready, and this one cannot become Ready without it: a Kustomization's own
+            // source or decryption key, or an object it waits for.
+            let stuck = !applied.is_empty()
+                && (r.order == Order::Before || waits_for(cx, k, r.doc))
+                && applied
+                    .iter()
+                    .all(|&j| (j == k && r.order == Order::Before) || g.ready[j].contains(&k));
+            let rule = if stuck { &DEADLOCK } else { &NOT_ORDERED };
             out.at(
                 cx,
-                &NOT_ORDERED,
+                rule,
                 r.doc,
                 Some(r.node),
                 format!(

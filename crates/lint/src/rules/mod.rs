@@ -59,6 +59,10 @@ pub static ALL: &[Rule] = &[
         check: none,
     },
     Rule {
+        info: &first_sync::CHART_CRD_NEVER,
+        check: none,
+    },
+    Rule {
         info: &first_sync::CHART_CRD_NOT_READY,
         check: none,
     },
@@ -72,6 +76,10 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &first_sync::HEALTH_CHECK_EXPR,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::DEADLOCK,
         check: none,
     },
 ];
