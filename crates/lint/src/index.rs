@@ -399,9 +399,31 @@ impl Index {
             if covered.iter().any(|c| f.path.starts_with(c.as_str())) {
                 continue;
             }
-            let dir = f.dir();
-            if dir != path && kustomization_in(tree, dir).is_some() {
-                out.extend(self.kustomize_dirs.get(dir).cloned().unwrap_or_default());
+            // The shallowest folder below `path` holding a kustomization takes the file (and
+            // everything below it): kustomize-controller does not look inside such a folder.
+            let rel = &f.path[prefix.len()..];
+            let mut dir = path.to_owned();
+            let mut owner = None;
+            for seg in rel
+                .split('/')
+                .collect::<Vec<_>>()
+                .iter()
+                .rev()
+                .skip(1)
+                .rev()
+            {
+                dir = if dir.is_empty() {
+                    (*seg).to_owned()
+                } else {
+                    format!("{dir}/{seg}")
+                };
+                if kustomization_in(tree, &dir).is_some() {
+                    owner = Some(dir.clone());
+                    break;
+                }
+            }
+            if let Some(dir) = owner {
+                out.extend(self.kustomize_dirs.get(&dir).cloned().unwrap_or_default());
                 covered.push(format!("{dir}/"));
                 continue;
             }

@@ -8,10 +8,12 @@ pub mod api_versions;
 pub mod chart_values;
 pub mod cluster_issuers;
 pub mod entry_points;
+pub mod first_sync;
 pub mod images;
 pub mod ingress;
 pub mod persistence;
 pub mod prune;
+pub mod references;
 pub mod secrets;
 pub mod sops_files;
 pub mod syntax;
@@ -148,6 +150,54 @@ pub static ALL: &[Rule] = &[
     // Reported by `crate::decrypt` (psd lint --decrypt), not by a check.
     Rule {
         info: &crate::decrypt::DECRYPT,
+        check: none,
+    },
+    Rule {
+        info: &references::MISSING_OBJECT,
+        check: references::check,
+    },
+    Rule {
+        info: &references::MISSING_KEY,
+        check: none,
+    },
+    Rule {
+        info: &references::WRONG_NAMESPACE,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CYCLE,
+        check: first_sync::check,
+    },
+    Rule {
+        info: &first_sync::DEPENDS_ON_MISSING,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CRD_NOT_READY,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CHART_CRD_NEVER,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::CHART_CRD_NOT_READY,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::NAMESPACE_NOT_ORDERED,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::NOT_ORDERED,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::HEALTH_CHECK_EXPR,
+        check: none,
+    },
+    Rule {
+        info: &first_sync::DEADLOCK,
         check: none,
     },
 ];
