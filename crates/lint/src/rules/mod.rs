@@ -4,6 +4,7 @@
 use crate::finding::RuleInfo;
 use crate::{Context, Sink};
 
+pub mod schema;
 pub mod secrets;
 pub mod syntax;
 
@@ -30,6 +31,22 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &secrets::PRIVATE_KEY,
+        check: none,
+    },
+    Rule {
+        info: &schema::INVALID,
+        check: schema::check,
+    },
+    Rule {
+        info: &schema::MISSING,
+        check: none,
+    },
+    Rule {
+        info: &schema::UNUSABLE,
+        check: none,
+    },
+    Rule {
+        info: &schema::CHART_VALUES,
         check: none,
     },
 ];
