@@ -77,6 +77,8 @@ pub struct Index {
     pub applied_by: HashMap<usize, Vec<usize>>,
     /// For each folder holding a `kustomization.yaml`, the files it applies.
     pub kustomize_dirs: BTreeMap<String, BTreeSet<usize>>,
+    /// The first document of each file (keeps lookups by file linear in the tree's size).
+    first_doc: HashMap<usize, usize>,
 }
 
 impl Index {
@@ -91,6 +93,9 @@ impl Index {
             syntax_errors,
             ..Default::default()
         };
+        for (i, d) in ix.docs.iter().enumerate() {
+            ix.first_doc.entry(d.file).or_insert(i);
+        }
         // Kustomize folders and what they apply.
         let dirs: Vec<String> = tree
             .files
@@ -229,7 +234,7 @@ impl Index {
         let Some(kfile) = kustomization_in(tree, dir) else {
             return out;
         };
-        let Some(kdoc) = self.docs.iter().find(|d| d.file == kfile) else {
+        let Some(kdoc) = self.first_doc.get(&kfile).map(|&i| &self.docs[i]) else {
             return out;
         };
         for key in ["resources", "components", "bases"] {
@@ -270,18 +275,26 @@ impl Index {
             format!("{path}/")
         };
         let mut out = BTreeSet::new();
-        let mut covered: Vec<String> = Vec::new();
-        for (i, f) in tree.files.iter().enumerate() {
-            if !f.path.starts_with(&prefix) || !f.is_yaml() {
+        // Files are sorted by path, so those under `prefix` are one run of them, and so are
+        // those under a covered folder: remembering the last covered folder is enough.
+        let start = tree
+            .files
+            .partition_point(|f| f.path.as_str() < prefix.as_str());
+        let mut covered: Option<String> = None;
+        for (i, f) in tree.files.iter().enumerate().skip(start) {
+            if !f.path.starts_with(&prefix) {
+                break;
+            }
+            if !f.is_yaml() {
                 continue;
             }
-            if covered.iter().any(|c| f.path.starts_with(c.as_str())) {
+            if covered.as_deref().is_some_and(|c| f.path.starts_with(c)) {
                 continue;
             }
             let dir = f.dir();
             if dir != path && kustomization_in(tree, dir).is_some() {
                 out.extend(self.kustomize_dirs.get(dir).cloned().unwrap_or_default());
-                covered.push(format!("{dir}/"));
+                covered = Some(format!("{dir}/"));
                 continue;
             }
             out.insert(i);
@@ -303,10 +316,9 @@ impl Index {
                 continue;
             };
             let Some(ns) = self
-                .docs
-                .iter()
-                .find(|d| d.file == kfile)
-                .and_then(|d| d.str_at(&["namespace"]))
+                .first_doc
+                .get(&kfile)
+                .and_then(|&i| self.docs[i].str_at(&["namespace"]))
             else {
                 continue;
             };
