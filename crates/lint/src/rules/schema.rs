@@ -449,7 +449,7 @@ fn run_chart(
         .collect();
     let versions: Vec<&str> = schemas.iter().map(|(v, _)| v.as_str()).collect();
     let which = match versions.as_slice() {
-        [v] if v.is_empty() => format!("chart {chart}"),
+        [""] => format!("chart {chart}"),
         [v] => format!("chart {chart} {v}"),
         vs => format!("every stored version of chart {chart} ({})", vs.join(", ")),
     };
@@ -690,7 +690,7 @@ fn stored_schemas(dir: &Path, chart: &str) -> Vec<(String, PathBuf)> {
         })
         .collect();
     // Newest first (by numeric components), so messages name the newest schema.
-    out.sort_by(|a, b| version_key(&b.0).cmp(&version_key(&a.0)));
+    out.sort_by_key(|b| std::cmp::Reverse(version_key(&b.0)));
     out
 }
 
