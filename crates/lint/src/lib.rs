@@ -18,7 +18,8 @@
 //! The pieces: [`Tree`] (the files), [`document`] (YAML with positions, read by the same
 //! parser as the sops store), [`index`] (objects, namespaces, kustomize folders and Flux
 //! Kustomizations), [`rules`] (one module per rule family), [`Config`] (per-rule settings and
-//! the `psd-lint/ignore` annotation) and [`Finding`].
+//! the `psd-lint/ignore` annotation), [`schema`] (kubeconform-style schema locations and chart
+//! values schemas, [`SchemaOptions`] in [`Config::schema`]; off by default) and [`Finding`].
 
 pub mod config;
 pub mod document;

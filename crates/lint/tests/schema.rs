@@ -174,7 +174,17 @@ fn a_kind_without_schema_is_reported_once() {
     assert_eq!(at(missing[0]), ("a.yaml", 2, 7));
     assert_eq!(missing[0].severity, psd_lint::Severity::Info);
     // A document that is no Kubernetes object (no apiVersion/kind) is not reported.
-    let other = Tree::from_files([("values.yaml", "replicas: 2\n")]);
+    let other = Tree::from_files([
+        ("values.yaml", "replicas: 2\n"),
+        (
+            "charts/x/Chart.yaml",
+            "apiVersion: v2\nname: x\nversion: 1.0.0\n",
+        ),
+        (
+            "charts/x/templates/cm.yaml",
+            "apiVersion: example.io/v1\nkind: Widget\nmetadata:\n  name: x\n",
+        ),
+    ]);
     assert!(of(&lint(&other, &config(dir.path())), "schema/chart-values").is_empty());
 }
 

@@ -18,7 +18,8 @@
 //!   range, a K3s `HelmChartConfig`) is validated against every stored version of its schema
 //!   and only what all of them reject is reported; a pinned version with no stored schema is
 //!   not validated.
-//! - `kind: List` objects and documents without `apiVersion`/`kind` are not validated.
+//! - `kind: List` objects, documents without `apiVersion`/`kind`, and Helm chart templates
+//!   (files under `templates/` beside a `Chart.yaml`) are not validated.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -108,12 +109,32 @@ pub fn check(cx: &Context, out: &mut Sink) {
     let mut jobs: Vec<Job> = Vec::new();
     if opts.enabled() {
         let patches = patch_files(cx);
+        // Helm chart templates (`<chart>/templates/`, beside a Chart.yaml) are Go templates,
+        // not manifests: what they render is unknown here.
+        let templates: Vec<String> = cx
+            .tree
+            .files
+            .iter()
+            .filter(|f| f.path == "Chart.yaml" || f.path.ends_with("/Chart.yaml"))
+            .map(|f| {
+                let dir = f.dir();
+                if dir.is_empty() {
+                    "templates/".to_owned()
+                } else {
+                    format!("{dir}/templates/")
+                }
+            })
+            .collect();
         let mut by_kind: HashMap<(&str, &str), Option<Arc<Loaded>>> = HashMap::new();
         for (i, d) in cx.index.docs.iter().enumerate() {
             let (Some(api), Some(kind)) = (d.api_version.as_deref(), d.kind.as_deref()) else {
                 continue;
             };
             if kind == "List" || !d.root.is_map() {
+                continue;
+            }
+            let path = &cx.tree.files[d.file].path;
+            if templates.iter().any(|t| path.starts_with(t.as_str())) {
                 continue;
             }
             let schema = match by_kind.get(&(api, kind)) {
