@@ -363,3 +363,41 @@ fn shared_traefik_schema_refuses_expose_true() {
         ("infrastructure/traefik/helmchartconfig.yaml", 11, 17)
     );
 }
+
+#[test]
+fn chart_of_a_patch_and_of_a_k3s_helmchart() {
+    let dir = schemas();
+    let base = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: apps\nspec:\n  interval: 1h\n  chart:\n    spec:\n      chart: demo\n      version: 1.0.0\n      sourceRef:\n        kind: HelmRepository\n        name: demo\n";
+    let patch = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: apps\nspec:\n  values:\n    replicas: many\n";
+    let tree = Tree::from_files([
+        (
+            "apps/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [hr.yaml]\npatches:\n  - path: values.yaml\n",
+        ),
+        ("apps/hr.yaml", base),
+        ("apps/values.yaml", patch),
+    ]);
+    let f = lint(&tree, &config(dir.path()));
+    let cv = of(&f, "schema/chart-values");
+    assert_eq!(cv.len(), 1, "{f:#?}");
+    assert_eq!(at(cv[0]), ("apps/values.yaml", 8, 15));
+    let helmchart = |values: &str| {
+        Tree::from_files([(
+            "hc.yaml",
+            format!(
+                "apiVersion: helm.cattle.io/v1\nkind: HelmChart\nmetadata:\n  name: demo\n  namespace: kube-system\nspec:\n  chart: demo\n  version: 2.0.0\n  valuesContent: |-\n{values}"
+            ),
+        )])
+    };
+    let f = lint(&helmchart("    replicas: \"3\"\n"), &config(dir.path()));
+    let cv = of(&f, "schema/chart-values");
+    assert_eq!(cv.len(), 1, "{f:#?}");
+    assert_eq!(at(cv[0]), ("hc.yaml", 10, 15));
+    assert!(
+        cv[0].message.contains("chart demo 2.0.0"),
+        "{}",
+        cv[0].message
+    );
+    let f = lint(&helmchart("    replicas: 3\n"), &config(dir.path()));
+    assert!(of(&f, "schema/chart-values").is_empty(), "{f:#?}");
+}
