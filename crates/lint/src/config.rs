@@ -47,6 +47,8 @@ pub struct Config {
     pub domain: Option<String>,
     /// The lowest severity that fails a run.
     pub fail_on: Severity,
+    /// Schema locations and chart schemas; none by default (no schema validation).
+    pub schema: crate::schema::SchemaOptions,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             rules: BTreeMap::new(),
             domain: None,
             fail_on: Severity::Error,
+            schema: crate::schema::SchemaOptions::default(),
         }
     }
 }

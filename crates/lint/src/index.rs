@@ -391,12 +391,20 @@ impl Index {
             format!("{path}/")
         };
         let mut out = BTreeSet::new();
-        let mut covered: Vec<String> = Vec::new();
-        for (i, f) in tree.files.iter().enumerate() {
-            if !f.path.starts_with(&prefix) || !f.is_yaml() {
+        // Files are sorted by path, so those under `prefix` are one run of them, and so are
+        // those under a covered folder: remembering the last covered folder is enough.
+        let start = tree
+            .files
+            .partition_point(|f| f.path.as_str() < prefix.as_str());
+        let mut covered: Option<String> = None;
+        for (i, f) in tree.files.iter().enumerate().skip(start) {
+            if !f.path.starts_with(&prefix) {
+                break;
+            }
+            if !f.is_yaml() {
                 continue;
             }
-            if covered.iter().any(|c| f.path.starts_with(c.as_str())) {
+            if covered.as_deref().is_some_and(|c| f.path.starts_with(c)) {
                 continue;
             }
             // The shallowest folder below `path` holding a kustomization takes the file (and
@@ -424,7 +432,7 @@ impl Index {
             }
             if let Some(dir) = owner {
                 out.extend(self.kustomize_dirs.get(&dir).cloned().unwrap_or_default());
-                covered.push(format!("{dir}/"));
+                covered = Some(format!("{dir}/"));
                 continue;
             }
             out.insert(i);

@@ -18,7 +18,8 @@
 //! The pieces: [`Tree`] (the files), [`document`] (YAML with positions, read by the same
 //! parser as the sops store), [`mod@index`] (objects, namespaces, kustomize folders and Flux
 //! Kustomizations), [`rules`] (one module per rule family), [`Config`] (per-rule settings and
-//! the `psd-lint/ignore` annotation) and [`Finding`].
+//! the `psd-lint/ignore` annotation), [`schema`] (kubeconform-style schema locations and chart
+//! values schemas, [`SchemaOptions`] in [`Config::schema`]; off by default) and [`Finding`].
 
 pub mod config;
 pub mod decrypt;
@@ -27,6 +28,7 @@ pub mod finding;
 pub mod index;
 pub mod report;
 pub mod rules;
+pub mod schema;
 pub mod tree;
 
 use std::collections::HashMap;
@@ -35,6 +37,7 @@ pub use config::{Config, RuleSetting};
 pub use document::{Document, NodeExt};
 pub use finding::{Finding, RuleInfo, Severity, Span};
 pub use index::Index;
+pub use schema::SchemaOptions;
 pub use tree::Tree;
 
 use psd_sops::stores::yaml::parse::Node;
@@ -94,6 +97,34 @@ impl Sink {
                 severity: rule.severity,
                 file: cx.tree.files[d.file].path.clone(),
                 span: Some(cx.span(doc, node)),
+                message: message.into(),
+                help,
+            },
+        ));
+    }
+
+    /// Reports a finding about document `doc` at `span` (for positions no node of the
+    /// document has, such as inside a YAML string that holds YAML).
+    pub fn at_span(
+        &mut self,
+        cx: &Context,
+        rule: &'static RuleInfo,
+        doc: usize,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        let mut help = help.into();
+        if help.is_empty() {
+            help = rule.help.to_owned();
+        }
+        self.raw.push((
+            Some(doc),
+            Finding {
+                rule: rule.id,
+                severity: rule.severity,
+                file: cx.tree.files[cx.index.docs[doc].file].path.clone(),
+                span: Some(span),
                 message: message.into(),
                 help,
             },

@@ -14,6 +14,7 @@ pub mod ingress;
 pub mod persistence;
 pub mod prune;
 pub mod references;
+pub mod schema;
 pub mod secrets;
 pub mod sops_files;
 pub mod syntax;
@@ -198,6 +199,22 @@ pub static ALL: &[Rule] = &[
     },
     Rule {
         info: &first_sync::DEADLOCK,
+        check: none,
+    },
+    Rule {
+        info: &schema::INVALID,
+        check: schema::check,
+    },
+    Rule {
+        info: &schema::MISSING,
+        check: none,
+    },
+    Rule {
+        info: &schema::UNUSABLE,
+        check: none,
+    },
+    Rule {
+        info: &schema::CHART_VALUES,
         check: none,
     },
 ];

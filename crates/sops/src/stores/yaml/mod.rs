@@ -17,6 +17,23 @@ mod resolve;
 
 pub use resolve::Style;
 
+/// go-yaml v3's type for a scalar as written (its text, quoting and explicit tag), for readers
+/// of [`parse`] nodes outside the store, such as the linter's YAML-to-JSON conversion.
+/// `None`: the scalar is a string (also when go-yaml could not decode it into a tree value,
+/// such as an integer beyond `int64` or `!!int x`).
+pub fn resolve_scalar_type(text: &str, style: Style, tag: Option<&str>) -> Option<Value> {
+    if tag.is_none() {
+        if style != Style::Plain {
+            return None;
+        }
+        return resolve::resolve_plain_typed(text, false).ok().flatten();
+    }
+    match resolve_scalar(text, style, tag) {
+        Ok(Value::Str(_)) | Err(_) => None,
+        Ok(v) => Some(v),
+    }
+}
+
 use std::collections::HashMap;
 
 use crate::error::Error;
