@@ -24,8 +24,13 @@ const MAX_LINKS: usize = 40;
 /// What a write to a path lands on.
 #[derive(Debug, PartialEq, Eq)]
 enum Dest {
-    /// A regular file (`mode`: the existing file's permission bits; `None`: it is created).
-    File { path: PathBuf, mode: Option<u32> },
+    /// A regular file (`mode`: the existing file's permission bits, `owner` its user and
+    /// group; `None`: it is created).
+    File {
+        path: PathBuf,
+        mode: Option<u32>,
+        owner: Option<(u32, u32)>,
+    },
     /// An existing FIFO, device or socket: written in place, as sops does.
     Special(PathBuf),
 }
@@ -41,7 +46,7 @@ pub fn write_file(path: &Path, data: &[u8]) -> io::Result<()> {
             f.write_all(data)?;
             f.flush()
         }
-        Dest::File { path, mode } => {
+        Dest::File { path, mode, .. } => {
             let final_mode = mode.unwrap_or_else(|| 0o666 & !umask());
             let mut f = open_temporary(&path, mode)?;
             f.write_all(data)?;
@@ -53,56 +58,81 @@ pub fn write_file(path: &Path, data: &[u8]) -> io::Result<()> {
     }
 }
 
-/// Writes many files as [`write_file`] does each, with one flush to disk for all of them
-/// instead of two per file: every new file is written beside its target first, the file
-/// systems are synced once, then each replaces its target (a rename) and each folder is synced
-/// once. A file that cannot be written is reported in the result, the others still land.
-pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
-    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
-    let mut results: Vec<io::Result<()>> = Vec::with_capacity(files.len());
-    let mut staged: Vec<(usize, PathBuf, PathBuf)> = Vec::new(); // (index, temporary, target)
-    for (i, (path, data)) in files.iter().enumerate() {
-        let r = (|| -> io::Result<Option<(PathBuf, PathBuf)>> {
-            let Dest::File { path, mode } = resolve(path)? else {
-                write_file(path, data)?;
-                return Ok(None);
-            };
-            let dir = folder_of(&path);
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let tmp = dir.join(format!(".psd-tmp-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_file(&tmp);
-            remove_dead_temporaries(dir, &name);
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode.map_or(0o600, |m| m & 0o600))
-                .open(&tmp)?;
-            let written = (|| {
-                f.write_all(data)?;
-                if let Ok(old) = std::fs::metadata(&path) {
-                    std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()))?;
-                }
-                let final_mode = mode.unwrap_or_else(|| 0o666 & !umask());
-                f.set_permissions(std::fs::Permissions::from_mode(final_mode))
-            })();
-            if let Err(e) = written {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            Ok(Some((tmp, path)))
-        })();
-        match r {
-            Ok(Some((tmp, target))) => {
-                staged.push((i, tmp, target));
-                results.push(Ok(()));
-            }
-            Ok(None) => results.push(Ok(())),
-            Err(e) => results.push(Err(e)),
-        }
+// Many files are written as [`write_file`] writes each, with one flush to disk for all of
+// them instead of two per file: every new file is written beside its target first ([`stage`],
+// on any thread), the file systems are synced once, then each replaces its target (a rename)
+// and each folder is synced once ([`commit`]). A file that cannot be written is reported in
+// the result, the others still land.
+
+/// A new file written beside its target by [`stage`], waiting for [`commit`] to flush it and
+/// rename it over the target.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+/// The regular file a write to `path` replaces (a link resolved), if it is one.
+pub fn target_of(path: &Path) -> Option<PathBuf> {
+    match resolve(path) {
+        Ok(Dest::File { path, .. }) => Some(path),
+        _ => None,
     }
+}
+
+/// The first half of a batch write, for one file: `data` written (not flushed) to a
+/// temporary file beside `path`'s target, with the target's mode and owner; `None` when
+/// `path` is a FIFO or device, written in place at once. Files of one batch can be staged on
+/// several threads; the temporary is removed again if writing it fails.
+pub fn stage(path: &Path, data: &[u8]) -> io::Result<Option<Staged>> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let Dest::File { path, mode, owner } = resolve(path)? else {
+        write_file(path, data)?;
+        return Ok(None);
+    };
+    let dir = folder_of(&path);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".psd-tmp-{name}-{}", std::process::id()));
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode.map_or(0o600, |m| m & 0o600))
+            .open(&tmp)
+    };
+    // A file of that name can only be left by an earlier process with this one's id.
+    let mut f = match open() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(&tmp)?;
+            open()?
+        }
+        r => r?,
+    };
+    let written = (|| {
+        f.write_all(data)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+        }
+        let final_mode = mode.unwrap_or_else(|| 0o666 & !umask());
+        f.set_permissions(std::fs::Permissions::from_mode(final_mode))
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(Some(Staged { tmp, target: path }))
+}
+
+/// The second half of a batch write: one flush of the file systems for all the staged
+/// files, then each renamed over its target and each folder synced once. The results are in
+/// the order of `staged` (an error of [`stage`] is passed through).
+pub fn commit(staged: Vec<io::Result<Option<Staged>>>) -> Vec<io::Result<()>> {
     let mut dirs: Vec<PathBuf> = staged
         .iter()
-        .map(|(_, _, t)| folder_of(t).to_path_buf())
+        .filter_map(|s| match s {
+            Ok(Some(s)) => Some(folder_of(&s.target).to_path_buf()),
+            _ => None,
+        })
         .collect();
     dirs.sort();
     dirs.dedup();
@@ -112,12 +142,15 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
             let _ = nix::unistd::syncfs(&f);
         }
     }
-    for (i, tmp, target) in &staged {
-        if let Err(e) = std::fs::rename(tmp, target) {
-            let _ = std::fs::remove_file(tmp);
-            results[*i] = Err(e);
-        }
-    }
+    let results = staged
+        .into_iter()
+        .map(|s| match s? {
+            None => Ok(()),
+            Some(Staged { tmp, target }) => std::fs::rename(&tmp, &target).inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            }),
+        })
+        .collect();
     for d in &dirs {
         if let Ok(f) = std::fs::File::open(d) {
             let _ = f.sync_all();
@@ -126,20 +159,37 @@ pub fn write_files(files: &[(&Path, &[u8])]) -> Vec<io::Result<()>> {
     results
 }
 
-/// Removes `.psd-tmp-<name>-<pid>` files in `dir` that a psd killed before it could rename
-/// them left behind (their process is gone). They hold only ciphertext, but are litter.
-pub fn remove_dead_temporaries(dir: &Path, name: &str) {
-    let prefix = format!(".psd-tmp-{name}-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let file = e.file_name();
-        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+/// Removes the `.psd-tmp-<name>-<pid>` files that a psd killed before it could rename them
+/// left beside any of `files` (their process is gone). They hold only ciphertext, but are
+/// litter. Each folder is read once, however many of `files` are in it.
+pub fn remove_dead_temporaries(files: &[&Path]) {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::ffi::OsStr;
+    let mut by_folder: BTreeMap<&Path, BTreeSet<&OsStr>> = BTreeMap::new();
+    for f in files {
+        if let Some(name) = f.file_name() {
+            by_folder.entry(folder_of(f)).or_default().insert(name);
+        }
+    }
+    for (dir, names) in by_folder {
+        let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_file(e.path());
+        for e in entries.flatten() {
+            let file = e.file_name();
+            let Some((name, pid)) = file
+                .to_str()
+                .and_then(|f| f.strip_prefix(".psd-tmp-"))
+                .and_then(|rest| rest.rsplit_once('-'))
+            else {
+                continue;
+            };
+            if names.contains(OsStr::new(name))
+                && pid.parse::<u32>().is_ok()
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 }
@@ -173,6 +223,7 @@ pub fn lock_for_update(path: &Path) -> io::Result<std::fs::File> {
 
 /// The file a write to `path` really lands on (module docs).
 fn resolve(path: &Path) -> io::Result<Dest> {
+    use std::os::unix::fs::MetadataExt as _;
     // A regular file that is not a link is its own target (the common case: no need to
     // resolve every folder on the way).
     if let Ok(m) = std::fs::symlink_metadata(path)
@@ -181,12 +232,14 @@ fn resolve(path: &Path) -> io::Result<Dest> {
         return Ok(Dest::File {
             path: path.to_path_buf(),
             mode: Some(m.permissions().mode() & 0o7777),
+            owner: Some((m.uid(), m.gid())),
         });
     }
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(Dest::File {
             path: std::fs::canonicalize(path)?,
             mode: Some(m.permissions().mode() & 0o7777),
+            owner: Some((m.uid(), m.gid())),
         }),
         Ok(m) if m.is_dir() => Err(io::Error::new(
             io::ErrorKind::IsADirectory,
@@ -202,6 +255,7 @@ fn resolve(path: &Path) -> io::Result<Dest> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Dest::File {
             path: follow_dangling(path)?,
             mode: None,
+            owner: None,
         }),
         Err(e) => Err(e),
     }
@@ -279,9 +333,11 @@ mod tests {
         // A relative link to a relative link.
         symlink("real/t.yaml", dir.path().join("l1")).unwrap();
         symlink("l1", dir.path().join("l2")).unwrap();
+        let meta = std::fs::metadata(&target).unwrap();
         let want = Dest::File {
             path: std::fs::canonicalize(&target).unwrap(),
             mode: Some(0o640),
+            owner: Some((meta.uid(), meta.gid())),
         };
         assert_eq!(resolve(&dir.path().join("l2")).unwrap(), want);
         assert_eq!(resolve(&target).unwrap(), want);
@@ -293,7 +349,8 @@ mod tests {
             resolve(&dir.path().join("d2")).unwrap(),
             Dest::File {
                 path: dir.path().join("real/new.yaml"),
-                mode: None
+                mode: None,
+                owner: None,
             }
         );
         // A loop is an error, not a hang.
