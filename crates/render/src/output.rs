@@ -403,12 +403,22 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
             .map(|(p, (b, _))| (p.as_str(), b.as_slice()))
             .collect();
         let removed: BTreeSet<&str> = stale.iter().map(String::as_str).collect();
+        let left_out: Vec<&str> = if resolved
+            .contents
+            .values()
+            .any(|c| matches!(c, crate::layout::SecretContent::Missing))
+        {
+            vec![psd_model::CloudflareConfig::SECRET_NAME]
+        } else {
+            Vec::new()
+        };
         report.warnings.extend(lint_gate::check(
             root,
             &cfg.flux.root,
             &cfg.domain,
             &planned,
             &removed,
+            &left_out,
         )?);
     }
 
