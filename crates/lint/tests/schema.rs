@@ -378,9 +378,9 @@ fn chart_of_a_patch_and_of_a_k3s_helmchart() {
         ("apps/values.yaml", patch),
     ]);
     let f = lint(&tree, &config(dir.path()));
-    let cv = of(&f, "schema/chart-values");
-    assert_eq!(cv.len(), 1, "{f:#?}");
-    assert_eq!(at(cv[0]), ("apps/values.yaml", 8, 15));
+    // Patch files are left out of the index (partial objects are not judged alone), so a
+    // wrong value in a patch is only seen once the overlay is built.
+    assert!(of(&f, "schema/chart-values").is_empty(), "{f:#?}");
     let helmchart = |values: &str| {
         Tree::from_files([(
             "hc.yaml",

@@ -24,6 +24,7 @@ pub(crate) fn check(
     files: &BTreeMap<&str, &[u8]>,
     removed: &BTreeSet<&str>,
     left_out: &[&str],
+    enforce: bool,
 ) -> Result<Vec<String>, RenderError> {
     let mut all: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let tree_root = root.join(flux_root);
@@ -67,7 +68,7 @@ pub(crate) fn check(
         .filter(|f| f.severity == Severity::Error)
         .map(|f| describe(f))
         .collect();
-    if !errors.is_empty() {
+    if enforce && !errors.is_empty() {
         return Err(RenderError::Lint { findings: errors });
     }
     Ok(ours
@@ -105,6 +106,7 @@ mod tests {
             &files,
             &BTreeSet::new(),
             &[],
+            true,
         )
         .unwrap_err();
         let RenderError::Lint { findings } = &err else {
@@ -128,7 +130,16 @@ mod tests {
         std::fs::write(dir.path().join("gitops/mine/old.yaml"), PLAIN_SECRET).unwrap();
         let files = BTreeMap::from([("gitops/apps/ok.yaml", &b"a: 1\n"[..])]);
         let removed = BTreeSet::from(["gitops/mine/old.yaml"]);
-        let warnings = check(dir.path(), "gitops", "example.org", &files, &removed, &[]).unwrap();
+        let warnings = check(
+            dir.path(),
+            "gitops",
+            "example.org",
+            &files,
+            &removed,
+            &[],
+            true,
+        )
+        .unwrap();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].starts_with("lint: gitops/mine/s.yaml:7:3"),

@@ -395,8 +395,9 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         }
     }
 
-    // The tree as it will be must pass `psd lint` before anything is written.
-    {
+    // The tree as it will be must pass `psd lint` before anything is written. (Check and
+    // dry-run do not encrypt, so the Secrets they would create are not there to be linted.)
+    if opts.mode == Mode::Write {
         let planned: BTreeMap<&str, &[u8]> = files
             .iter()
             .filter(|(_, (b, unchecked))| !unchecked && b.as_slice() != WOULD_REENCRYPT)
@@ -412,6 +413,9 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
         } else {
             Vec::new()
         };
+        // Secrets kept as they are for lack of a key are the user's to fix (the render
+        // reports them as outdated): what lint says about the tree is then a warning.
+        let kept_unchecked = files.values().any(|(_, unchecked)| *unchecked);
         report.warnings.extend(lint_gate::check(
             root,
             &cfg.flux.root,
@@ -419,6 +423,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
             &planned,
             &removed,
             &left_out,
+            !kept_unchecked,
         )?);
     }
 

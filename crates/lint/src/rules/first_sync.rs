@@ -689,7 +689,12 @@ pub fn check(cx: &Context, out: &mut Sink) {
                     ordered(k, j)
                 }
             });
+            // `flux bootstrap` creates the flux-system source before anything syncs, even
+            // when its manifest (gotk-sync.yaml) is committed and applied by the tree.
+            let bootstrap_source = matches!(r.kind, "GitRepository" | "OCIRepository" | "Bucket")
+                && made_by_bootstrap(&r.name, ix.ns(targets[0]));
             if ok
+                || bootstrap_source
                 || (applied.is_empty() && !targets.iter().any(|&t| forgotten(cx, t)))
                 || !reported.insert((k, r.kind.to_owned(), r.name.clone()))
             {
@@ -711,7 +716,15 @@ pub fn check(cx: &Context, out: &mut Sink) {
             // Never converges when every Kustomization applying it runs only after this one
             // is Ready, and this one cannot become Ready without it: a Kustomization's own
             // source or decryption key, or an object it waits for.
+            // A Kustomization nothing in the tree applies was applied at bootstrap, and what it
+            // needs itself (its substitution Secret) may have been too (cluster-template applies
+            // its cluster-secrets that way): an ordering warning then, not a deadlock.
+            let bootstrapped = r.doc == ix.flux[k].doc
+                && r.via == "postBuild.substituteFrom"
+                && applied.iter().all(|&j| j == k)
+                && !ix.applied_by.contains_key(&ix.docs[ix.flux[k].doc].file);
             let stuck = !applied.is_empty()
+                && !bootstrapped
                 && (r.order == Order::Before || waits_for(cx, k, r.doc))
                 && applied
                     .iter()
