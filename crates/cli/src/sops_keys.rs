@@ -6,6 +6,7 @@
 //! stays). With `-y` and several files they are done on every core; the report is printed in
 //! the order the files were given.
 
+use std::collections::HashMap;
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -304,7 +305,11 @@ fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
     );
     let (identities, _problems) = Identities::from_env();
     let outcomes: Vec<Outcome> = if args.yes {
-        let mut outcomes = in_parallel(&paths, |file| {
+        // A file named twice (or through a link) is done once: the second lock on it would
+        // wait for the first forever. Its later names report what sops reports when it comes
+        // to a file it has just updated.
+        let (unique, same_as) = first_names(&paths);
+        let mut outcomes = in_parallel(&unique, |file| {
             let mut o = Outcome {
                 out: String::new(),
                 err: String::new(),
@@ -352,7 +357,36 @@ fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
                 }
             }
         }
-        outcomes
+        let mut done: Vec<Option<Outcome>> = outcomes.into_iter().map(Some).collect();
+        let mut ordered = Vec::with_capacity(paths.len());
+        for (path, first) in paths.iter().zip(same_as) {
+            match first {
+                Index::Unique(i) => ordered.push(done[i].take().unwrap_or_else(|| Outcome {
+                    out: String::new(),
+                    err: String::new(),
+                    result: Ok(()),
+                    pending: None,
+                })),
+                Index::Again(i) => {
+                    let failed = ordered[i]
+                        .result
+                        .as_ref()
+                        .err()
+                        .map(|f: &Failure| Failure::new(f.code, f.message.clone()));
+                    ordered.push(Outcome {
+                        out: String::new(),
+                        err: if failed.is_none() {
+                            format!("File {} already up to date\n", path.display())
+                        } else {
+                            String::new()
+                        },
+                        result: failed.map_or(Ok(()), Err),
+                        pending: None,
+                    });
+                }
+            }
+        }
+        ordered
     } else {
         let mut all = Vec::new();
         for file in &paths {
@@ -433,6 +467,35 @@ fn release(locks: Vec<std::fs::File>) {
             s.spawn(move || drop(chunk));
         }
     });
+}
+
+/// Where each of `paths` is done: the `Unique(i)`th of the files done, or `Again(j)`, the
+/// same file as `paths[j]` (same device and inode, whatever the names).
+enum Index {
+    Unique(usize),
+    Again(usize),
+}
+
+/// The files of `paths` without repeats, and where each path is done ([`Index`]). A path
+/// that cannot be read is its own file (its error is reported when it is done).
+fn first_names(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Index>) {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut seen: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut unique = Vec::new();
+    let mut index = Vec::with_capacity(paths.len());
+    for (j, p) in paths.iter().enumerate() {
+        let id = std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        if let Some(first) = id.and_then(|id| seen.get(&id)) {
+            index.push(Index::Again(*first));
+            continue;
+        }
+        if let Some(id) = id {
+            seen.insert(id, j);
+        }
+        index.push(Index::Unique(unique.len()));
+        unique.push(p.clone());
+    }
+    (unique, index)
 }
 
 /// `f` over `files` on every core, results in the order of `files`.

@@ -434,3 +434,66 @@ fn groups_add_and_delete_as_sops() {
     );
     assert_eq!(decrypts_with(&sops, &s, "a.yaml", fixture), None);
 }
+
+#[test]
+fn updatekeys_of_one_file_named_twice_updates_it_once_as_sops_does() {
+    let Some(sops) = sops() else { return };
+    let s = scratch();
+    files(&sops, &s, &["a.yaml", "b.yaml"], &[&s.old, &s.new]);
+    std::os::unix::fs::symlink("a.yaml", s.dir.path().join("link.yaml")).unwrap();
+    std::os::unix::fs::symlink("b.yaml", s.dir.path().join("link-b.yaml")).unwrap();
+    let fixture = Path::new(FIXTURE_KEY);
+    // The same file by its name twice and through a link: done once, never waiting on its
+    // own lock (the `timeout` turns a hang into a failure).
+    let args = [
+        "60",
+        PSD,
+        "updatekeys",
+        "-y",
+        "a.yaml",
+        "a.yaml",
+        "link.yaml",
+    ];
+    let mine = run(Path::new("timeout"), s.dir.path(), fixture, &args, b"");
+    let theirs = run(
+        &sops,
+        s.dir.path(),
+        fixture,
+        &["updatekeys", "-y", "b.yaml", "b.yaml", "link-b.yaml"],
+        b"",
+    );
+    for (tool, out) in [("psd", &mine), ("sops", &theirs)] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{tool}: {err}");
+        assert_eq!(
+            err.matches("synced with new keys").count(),
+            1,
+            "{tool}: {err}"
+        );
+        assert_eq!(
+            err.matches("already up to date").count(),
+            2,
+            "{tool}: {err}"
+        );
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            shown.matches("The following changes").count(),
+            1,
+            "{tool}: {shown}"
+        );
+    }
+    for name in ["a.yaml", "b.yaml"] {
+        assert_eq!(
+            decrypts_with(&sops, &s, name, &s.new_key).as_deref(),
+            Some(DOC),
+            "{name}"
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(s.dir.path().join("link.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+}
