@@ -27,6 +27,35 @@
 //! }
 //! # Ok::<(), psd_render::RenderError>(())
 //! ```
+//!
+//! The same tree without touching the disk: [`components::all`] gives each piece of the
+//! stack, [`layout::plan`] lays out their files in memory (here without the Secrets, which a
+//! real render fills in and encrypts), and `psd_lint` can check the result before anything
+//! is written, as [`render`] does:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use psd_model::cluster::ClusterConfig;
+//! use psd_render::layout::{self, FileContent, FluxSystem};
+//!
+//! let cfg = ClusterConfig::from_yaml("domain: example.org\n").expect("a valid description");
+//! let components = psd_render::components::all(&cfg)?;
+//! let files = layout::plan(&cfg, &components, &BTreeMap::new(), FluxSystem::Absent)?;
+//! let plain: Vec<(String, String)> = files
+//!     .into_iter()
+//!     .filter_map(|f| match f.content {
+//!         FileContent::Plain(text) => Some((f.path, text)),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! assert!(plain.iter().any(|(path, text)| path.ends_with("helmrelease.yaml")
+//!     && text.contains("auth.example.org")));
+//! let tree = psd_lint::Tree::from_files(plain);
+//! let findings = psd_lint::lint(&tree, &psd_lint::Config::default());
+//! // Without their Secrets, only references to those Secrets are left unresolved.
+//! assert!(findings.iter().all(|f| f.rule.starts_with("refs/")), "{findings:?}");
+//! # Ok::<(), psd_render::RenderError>(())
+//! ```
 
 mod codec;
 pub mod component;

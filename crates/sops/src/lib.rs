@@ -17,6 +17,29 @@
 //! - [`metadata`](mod@metadata): the `sops` block, read in every layout sops 3.7–3.13 wrote.
 //! - [`age`], [`keysource`], [`shamir`]: data-key wrapping, identity discovery, key groups.
 //! - [`rules`]: the six selection rules.
+//!
+//! Encrypting a YAML document to an age recipient and opening it again, as another Rust tool
+//! would (the key pair here comes from the `age` crate; a real one is read from a key file
+//! with [`Identities::from_env`] or [`Identities::parse_key_file`]):
+//!
+//! ```
+//! use psd_sops::{DecryptOptions, EncryptOptions, Format, Identities, age::Recipient};
+//! use age::secrecy::ExposeSecret as _;
+//!
+//! let key = age::x25519::Identity::generate();
+//! let recipient: Recipient = key.to_public().to_string().parse()?;
+//! let plain = b"user: admin\npassword: s3cr3t\n";
+//!
+//! let encrypted = psd_sops::encrypt(plain, Format::Yaml, &EncryptOptions::new(vec![recipient]))?;
+//! let text = String::from_utf8_lossy(&encrypted);
+//! assert!(text.contains("password: ENC[AES256_GCM,data:") && !text.contains("s3cr3t"));
+//!
+//! let mut identities = Identities::new();
+//! identities.add_x25519(key.to_string().expose_secret())?;
+//! let opened = psd_sops::decrypt(&encrypted, Format::Yaml, &identities, &DecryptOptions::default())?;
+//! assert_eq!(&opened.plain[..], plain);
+//! # Ok::<(), psd_sops::Error>(())
+//! ```
 
 #![deny(missing_docs)]
 
