@@ -12,6 +12,25 @@ use psd_lint::{Config, Finding, Severity, Tree};
 
 use crate::error::RenderError;
 
+/// Whether `path` is a temporary an interrupted render left beside a file it writes
+/// (`.psd-tmp-<name>`, or `.<name>.XXXXXX`): the render removes those before it writes, so
+/// they are not part of the tree it leaves (linted, such a copy of a HelmRelease would be a
+/// second HelmRelease of the same name).
+fn is_leftover_temporary(path: &str, files: &BTreeMap<&str, &[u8]>) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let written_here = |base: &str| {
+        let target = if dir.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{dir}/{base}")
+        };
+        files.contains_key(target.as_str())
+    };
+    name.strip_prefix(crate::write::TMP_PREFIX)
+        .is_some_and(written_here)
+        || crate::write::atomic_temporary_of(name).is_some_and(written_here)
+}
+
 /// Lints the tree a render would leave. `files` are the repository-relative paths psd
 /// produces the bytes of, with those bytes; every other file is read from disk (a Secret kept
 /// as it is for lack of a key, or one a check would re-encrypt, stands as it is on disk, and
@@ -33,7 +52,11 @@ pub(crate) fn check(
             findings: vec![e.to_string()],
         })?;
         for f in on_disk.files {
-            all.insert(format!("{flux_root}/{}", f.path), f.bytes);
+            let path = format!("{flux_root}/{}", f.path);
+            if is_leftover_temporary(&path, files) {
+                continue;
+            }
+            all.insert(path, f.bytes);
         }
     }
     for p in removed {
@@ -146,5 +169,31 @@ mod tests {
             "{}",
             warnings[0]
         );
+    }
+
+    #[test]
+    fn temporaries_of_written_files_are_not_part_of_the_tree() {
+        let bytes: &[u8] = b"";
+        let files: BTreeMap<&str, &[u8]> = [
+            ("gitops/apps/authentik/helmrelease.yaml", bytes),
+            ("gitops/x.yaml", bytes),
+        ]
+        .into();
+        for leftover in [
+            "gitops/apps/authentik/.psd-tmp-helmrelease.yaml",
+            "gitops/apps/authentik/.helmrelease.yaml.a1B2c3",
+            "gitops/.x.yaml.zzzzzz",
+        ] {
+            assert!(is_leftover_temporary(leftover, &files), "{leftover}");
+        }
+        for users in [
+            "gitops/apps/authentik/.psd-tmp-other.yaml",
+            "gitops/apps/authentik/.helmrelease.yaml.a1B2c",
+            "gitops/apps/authentik/helmrelease.yaml.a1B2c3",
+            "gitops/apps/.helmrelease.yaml.a1B2c3",
+            "gitops/apps/authentik/helmrelease.yaml",
+        ] {
+            assert!(!is_leftover_temporary(users, &files), "{users}");
+        }
     }
 }

@@ -164,14 +164,7 @@ pub(crate) fn remove_leftover_temporaries(
                 continue;
             };
             let ours = (psd_tmp && name.starts_with(TMP_PREFIX))
-                || name
-                    .strip_prefix('.')
-                    .and_then(|n| n.rsplit_once('.'))
-                    .is_some_and(|(base, suffix)| {
-                        names.contains(base)
-                            && suffix.len() == 6
-                            && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
-                    });
+                || atomic_temporary_of(&name).is_some_and(|base| names.contains(base));
             if !ours || !e.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
@@ -182,6 +175,13 @@ pub(crate) fn remove_leftover_temporaries(
         }
     }
     Ok(removed)
+}
+
+/// The file a `.<name>.XXXXXX` temporary (the atomic-write-file crate's pattern) was being
+/// written for: `<name>`; `None` for any other name.
+pub(crate) fn atomic_temporary_of(name: &str) -> Option<&str> {
+    let (base, suffix) = name.strip_prefix('.')?.rsplit_once('.')?;
+    (suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(base)
 }
 
 /// Writes every `(path, bytes)` (relative to `repo`): first each as a temporary
