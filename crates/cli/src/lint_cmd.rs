@@ -45,6 +45,24 @@ pub struct Args {
     /// values are never printed.
     #[arg(long)]
     decrypt: bool,
+    /// Validate objects against the JSON Schema found at this location (kubeconform's
+    /// -schema-location: a local folder in yannh/kubernetes-json-schema's layout, or a path
+    /// template such as `schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`).
+    /// Repeat it to try several in order; replaces the configuration's locations.
+    #[arg(long = "schema-location", value_name = "LOC")]
+    schema_locations: Vec<String>,
+    /// Validate HelmRelease values and HelmChartConfig valuesContent against
+    /// DIR/<chart>/<version>/values.schema.json (or DIR/<chart>/values.schema.json).
+    #[arg(long, value_name = "DIR")]
+    chart_schemas: Option<PathBuf>,
+    /// kubeconform's -strict: `{{ .StrictSuffix }}` is `-strict`, choosing schemas that
+    /// refuse unknown fields.
+    #[arg(long)]
+    strict: bool,
+    /// The Kubernetes version for `{{ .NormalizedKubernetesVersion }}` (e.g. 1.35.0)
+    /// [default: the configuration's, else master].
+    #[arg(long, value_name = "VERSION")]
+    kubernetes_version: Option<String>,
     /// List every rule (id, default severity, summary) and exit.
     #[arg(long)]
     list_rules: bool,
@@ -78,6 +96,19 @@ pub fn run(args: Args) -> ExitCode {
     };
     if let Some(s) = args.fail_on.as_deref().and_then(Severity::parse) {
         config.fail_on = s;
+    }
+    if !args.schema_locations.is_empty() {
+        config.schema.locations.clone_from(&args.schema_locations);
+    }
+    if let Some(dir) = &args.chart_schemas {
+        config.schema.chart_schemas = Some(dir.clone());
+    }
+    if let Some(v) = &args.kubernetes_version {
+        config.schema.kubernetes_version = Some(v.clone());
+    }
+    config.schema.strict |= args.strict;
+    if let Err(message) = config.schema.check() {
+        return fail(message);
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -238,8 +269,12 @@ fn load_config(
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let psd_yaml = file.file_name().is_some_and(|n| n == "psd.yaml");
-    Config::from_yaml(&file.display().to_string(), &text, psd_yaml, known)
-        .map_err(|e| e.to_string())
+    let mut config = Config::from_yaml(&file.display().to_string(), &text, psd_yaml, known)
+        .map_err(|e| e.to_string())?;
+    // Paths in the file are relative to the file.
+    let base = file.parent().unwrap_or(Path::new("."));
+    config.schema.relative_to(base);
+    Ok(config)
 }
 
 fn list_rules(

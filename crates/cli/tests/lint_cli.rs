@@ -591,3 +591,159 @@ fn trees_in_the_style_of_others_get_no_false_findings() {
         "kubernetes/apps/default/echo/app/secret.sops.yaml"
     );
 }
+
+/// `shared/` beside the workspace (schemas and chart schemas), through the judge rule.
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(WORKSPACE).join("../shared");
+    let found = (p.join("schemas").is_dir() && p.join("chart-schemas").is_dir())
+        .then(|| p.canonicalize().unwrap());
+    judge(&format!("shared/schemas at {}", p.display()), found)
+}
+
+/// The flags that validate against `shared/` as its README lays it out: yannh's layout for
+/// built-in kinds (strict, Kubernetes 1.35.0), datreeio's for custom resources.
+fn shared_flags(shared: &Path) -> Vec<String> {
+    let s = shared.join("schemas").display().to_string();
+    vec![
+        "--strict".into(),
+        "--kubernetes-version".into(),
+        "1.35.0".into(),
+        "--schema-location".into(),
+        s.clone(),
+        "--schema-location".into(),
+        format!("{s}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json"),
+        "--chart-schemas".into(),
+        shared.join("chart-schemas").display().to_string(),
+    ]
+}
+
+#[test]
+fn the_reference_tree_validates_against_the_shared_schemas() {
+    let Some(shared) = shared() else { return };
+    let root = Path::new(WORKSPACE).canonicalize().unwrap();
+    let key = Path::new(FIXTURE_KEY).canonicalize().unwrap();
+    let flags = shared_flags(&shared);
+    for decrypt in [false, true] {
+        let mut args: Vec<&str> = vec!["gitops", "--format", "json"];
+        args.extend(flags.iter().map(String::as_str));
+        let env: Vec<(&str, &str)> = if decrypt {
+            args.push("--decrypt");
+            vec![("SOPS_AGE_KEY_FILE", key.to_str().unwrap())]
+        } else {
+            Vec::new()
+        };
+        let out = lint_env(&root, &args, &env);
+        assert_eq!(code(&out), Some(0), "decrypt {decrypt}: {}", text(&out));
+        assert_eq!(json(&out), Vec::<Value>::new(), "decrypt {decrypt}");
+    }
+}
+
+#[test]
+fn a_wrong_field_fires_the_schema_rule_at_its_line() {
+    let Some(shared) = shared() else { return };
+    // `ingressClasName` for `ingressClassName`: the strict Ingress schema refuses it.
+    let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  ingressClasName: traefik\n  defaultBackend:\n    service:\n      name: web\n      port:\n        number: 80\n";
+    let dir = repo(&[("gitops/apps/web.yaml", ingress)]);
+    let flags = shared_flags(&shared);
+    let mut args: Vec<&str> = vec!["--format", "json"];
+    args.extend(flags.iter().map(String::as_str));
+    let out = lint(dir.path(), &args);
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    let findings = json(&out);
+    let schema: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("schema/"))
+        .collect();
+    assert_eq!(schema.len(), 1, "{findings:#?}");
+    assert_eq!(schema[0]["rule"], "schema/invalid");
+    assert_eq!(schema[0]["file"], "gitops/apps/web.yaml");
+    assert_eq!(schema[0]["line"], 7, "{:#?}", schema[0]);
+    assert!(
+        schema[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ingressClasName"),
+        "{:#?}",
+        schema[0]
+    );
+    // Without the flags, no schema validation.
+    let out = lint(dir.path(), &["--format", "json"]);
+    assert!(
+        json(&out)
+            .iter()
+            .all(|f| !f["rule"].as_str().unwrap().starts_with("schema/"))
+    );
+}
+
+#[test]
+fn schema_settings_in_the_configuration_are_relative_to_it() {
+    // A schema of our own for ConfigMap that allows only string values under `data`.
+    let schema = r#"{"type":"object","properties":{"data":{"type":"object","additionalProperties":{"type":"string"}}}}"#;
+    let bad_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: apps\ndata:\n  a:\n    nested: 1\n";
+    let dir = repo(&[
+        ("gitops/apps/cm.yaml", bad_cm),
+        ("lint/schemas/configmap.json", schema),
+        (
+            ".psd-lint.yaml",
+            "schema:\n  locations:\n    - lint/schemas/{{ .ResourceKind }}.json\n  kubernetes_version: 1.35.0\n",
+        ),
+    ]);
+    // Run from a subfolder: the location is relative to the file, not to the current folder.
+    let sub = dir.path().join("gitops/apps");
+    let out = lint(&sub, &["--format", "json", "."]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    let findings = json(&out);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "schema/invalid" && f["line"] == 8),
+        "{findings:#?}"
+    );
+    // A misspelt key under schema: points at its line.
+    std::fs::write(
+        dir.path().join(".psd-lint.yaml"),
+        "schema:\n  location: x\n",
+    )
+    .unwrap();
+    let out = lint(dir.path(), &[]);
+    assert_eq!(code(&out), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(".psd-lint.yaml:2:3: unknown key `schema.location`"));
+}
+
+#[test]
+fn bad_schema_settings_are_usage_errors() {
+    let dir = repo(&[("gitops/apps/cm.yaml", CONFIG_MAP)]);
+    for (args, message) in [
+        (
+            &["--schema-location", "schemas/{{ .Kind }}.json"][..],
+            "unknown variable `.Kind`",
+        ),
+        (
+            &["--schema-location", "schemas/{{ .ResourceKind .json"][..],
+            "`{{` without `}}`",
+        ),
+        (
+            &[
+                "--schema-location",
+                "https://example.org/{{ .ResourceKind }}.json",
+            ][..],
+            "only local folders are read",
+        ),
+        (
+            &["--chart-schemas", "no-such-folder"][..],
+            "is not a folder",
+        ),
+        (
+            &["--kubernetes-version", "latest"][..],
+            "expected a version such as 1.35.0",
+        ),
+    ] {
+        let out = lint(dir.path(), args);
+        assert_eq!(code(&out), Some(2), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("psd lint: error: ") && stderr.contains(message),
+            "{args:?}: {stderr}"
+        );
+    }
+}
