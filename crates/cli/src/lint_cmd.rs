@@ -23,8 +23,10 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usa
 (a path that cannot be read, an invalid configuration)."
 )]
 pub struct Args {
-    /// Folders (each linted as one tree) or files (their repository's tree is linted, and only
-    /// their findings are shown) [default: the repository's gitops/, else the current folder].
+    /// Folders or files to lint. Paths inside a repository are linted in the context of its
+    /// tree (its gitops/ if they are in there, else the whole repository), all of them at once,
+    /// and only findings in the given paths are shown [default: the repository's gitops/, else
+    /// the current folder].
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Output format: human (rustc-like), json (an array of findings), sarif (SARIF 2.1.0, for
@@ -120,7 +122,9 @@ pub fn run(args: Args) -> ExitCode {
         };
     }
 
-    // What to lint: trees by folder, each with the files whose findings are shown (None: all).
+    // What to lint: trees by folder, each with the paths (files or folders, relative to the
+    // tree) whose findings are shown (None: all). Paths inside one repository are one tree,
+    // so that references across folders resolve.
     let mut jobs: BTreeMap<PathBuf, Option<BTreeSet<String>>> = BTreeMap::new();
     let paths = if args.paths.is_empty() {
         let default = root
@@ -141,24 +145,14 @@ pub fn run(args: Args) -> ExitCode {
             Ok(a) => a,
             Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
         };
-        if meta.is_dir() {
-            jobs.insert(abs, None);
-            continue;
-        }
-        let dir = tree_of_file(&abs, home.as_deref());
-        let rel = abs
-            .strip_prefix(&dir)
-            .unwrap_or(&abs)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        // A folder given as well shows all of its findings anyway.
-        if let Some(files) = jobs.entry(dir).or_insert_with(|| Some(BTreeSet::new())) {
-            files.insert(rel);
+        let dir = tree_of(&abs, meta.is_dir(), home.as_deref());
+        let rel = relative(&abs, &dir);
+        if rel.is_empty() {
+            jobs.insert(dir, None);
+        } else if let Some(only) = jobs.entry(dir).or_insert_with(|| Some(BTreeSet::new())) {
+            only.insert(rel);
         }
     }
-
     let identities = if args.decrypt {
         let (ids, problems) = psd_sops::Identities::from_env();
         for p in problems {
@@ -172,23 +166,46 @@ pub fn run(args: Args) -> ExitCode {
     let mut trees = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut yaml_files = 0;
-    for (dir, only) in &jobs {
-        let tree = match Tree::from_dir(dir) {
+    let mut queue: Vec<(PathBuf, Option<BTreeSet<String>>)> = jobs.into_iter().collect();
+    while let Some((dir, only)) = queue.pop() {
+        let tree = match Tree::from_dir(&dir) {
             Ok(t) => t,
             Err(e) => return fail(e),
         };
-        yaml_files += tree.files.iter().filter(|f| f.is_yaml()).count();
+        let mut only = only;
+        if let Some(paths) = &mut only {
+            // A path the repository's walk leaves out (ignored by .gitignore) was still asked
+            // for: it is linted on its own.
+            paths.retain(|p| {
+                let seen = tree.files.iter().any(|f| under(&f.path, p));
+                if !seen {
+                    queue.push((dir.join(p), None));
+                }
+                seen
+            });
+            if paths.is_empty() {
+                continue;
+            }
+        }
+        let shown = |file: &str| {
+            only.as_ref()
+                .is_none_or(|o| o.iter().any(|p| under(file, p)))
+        };
+        yaml_files += tree
+            .files
+            .iter()
+            .filter(|f| f.is_yaml() && shown(&f.path))
+            .count();
         let mut found = match &identities {
             Some(ids) => psd_lint::decrypt::decrypt(&tree, ids).lint(&config),
             None => psd_lint::lint(&tree, &config),
         };
-        if let Some(only) = only {
-            found.retain(|f| only.contains(&f.file));
-        }
+        found.retain(|f| shown(&f.file));
         report::to_repo_relative(&tree, &mut found);
         findings.extend(found);
         trees.push(tree);
     }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let mut sources = Sources::default();
     for t in &trees {
         sources.add_repo_relative(t);
@@ -230,15 +247,19 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// The tree a file belongs to: its repository's gitops/ if it is in there, else the
-/// repository root, else its own folder.
-fn tree_of_file(file: &Path, home: Option<&Path>) -> PathBuf {
-    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+/// The tree a path belongs to: its repository's gitops/ if it is in there, else the
+/// repository root, else the folder itself (a file: its own folder).
+fn tree_of(path: &Path, is_dir: bool, home: Option<&Path>) -> PathBuf {
+    let dir = if is_dir {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new("/")).to_path_buf()
+    };
     match psd_render::find_repo_root(&dir, home) {
         Some(r) => {
             let root = r.path.canonicalize().unwrap_or(r.path);
             let gitops = root.join("gitops");
-            if file.starts_with(&gitops) {
+            if path.starts_with(&gitops) && gitops.is_dir() {
                 gitops
             } else {
                 root
@@ -246,6 +267,22 @@ fn tree_of_file(file: &Path, home: Option<&Path>) -> PathBuf {
         }
         None => dir,
     }
+}
+
+/// `path` relative to `dir` with `/` separators (`""`: the same folder).
+fn relative(path: &Path, dir: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether tree-relative `file` is `path` or inside folder `path`.
+fn under(file: &str, path: &str) -> bool {
+    file.strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The configuration: `--config FILE`, else `.psd-lint.yaml` at the repository root, else the

@@ -747,3 +747,76 @@ fn bad_schema_settings_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn paths_in_one_repository_are_linted_as_its_tree() {
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/example/web:1.0.0\n          envFrom:\n            - configMapRef:\n                name: app\n";
+    let dir = repo(&[
+        ("gitops/apps/web.yaml", web),
+        ("gitops/config/cm.yaml", CONFIG_MAP),
+        ("gitops/other/secret.yaml", PLAIN_SECRET),
+        (".gitignore", "scratch/\n"),
+        ("scratch/secret.yaml", PLAIN_SECRET),
+    ]);
+    let files = |out: &Output| -> Vec<(String, String)> {
+        json(out)
+            .iter()
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap().into(),
+                    f["rule"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    // The ConfigMap in another folder resolves; the Secret elsewhere is not shown.
+    let out = lint(dir.path(), &["--format", "json", "gitops/apps"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(files(&out), []);
+    // From inside the folder, and with a file: the same.
+    let out = lint(&dir.path().join("gitops/apps"), &["--format", "json", "."]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    let out = lint(dir.path(), &["--format", "json", "gitops/apps/web.yaml"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    // Two folders: one tree, findings of both paths only.
+    let out = lint(
+        dir.path(),
+        &["--format", "json", "gitops/apps", "gitops/other"],
+    );
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    assert_eq!(
+        files(&out),
+        [(
+            "gitops/other/secret.yaml".to_owned(),
+            "secrets/plaintext".to_owned()
+        )]
+    );
+    // The human summary counts only the files of the given paths.
+    let out = lint(dir.path(), &["gitops/apps", "gitops/config"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no problems found in 2 files"),
+        "{}",
+        text(&out)
+    );
+    // Without the ConfigMap the reference is reported where it is made.
+    std::fs::remove_file(dir.path().join("gitops/config/cm.yaml")).unwrap();
+    let out = lint(dir.path(), &["--format", "json", "gitops/apps"]);
+    assert_eq!(
+        files(&out),
+        [(
+            "gitops/apps/web.yaml".to_owned(),
+            "refs/missing-object".to_owned()
+        )]
+    );
+    // A folder .gitignore leaves out of the repository's walk is linted on its own.
+    let out = lint(dir.path(), &["--format", "json", "scratch"]);
+    assert_eq!(
+        files(&out),
+        [(
+            "scratch/secret.yaml".to_owned(),
+            "secrets/plaintext".to_owned()
+        )],
+        "{}",
+        text(&out)
+    );
+}
