@@ -820,3 +820,78 @@ fn paths_in_one_repository_are_linted_as_its_tree() {
         text(&out)
     );
 }
+
+/// Copies the files under `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_missing_cloudflare_token_in_a_psd_tree_says_how_to_give_it() {
+    let dir = repo(&[]);
+    copy_tree(
+        &Path::new(WORKSPACE).join("gitops"),
+        &dir.path().join("gitops"),
+    );
+    // As psd leaves the tree when it has no token: no Secret `cloudflare-api-token`.
+    std::fs::remove_file(
+        dir.path()
+            .join("gitops/infrastructure/cert-manager/cloudflare-secret.enc.yaml"),
+    )
+    .unwrap();
+    let missing = |out: &Output| -> Vec<Value> {
+        json(out)
+            .into_iter()
+            .filter(|f| {
+                f["rule"] == "refs/missing-object"
+                    && f["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("`cloudflare-api-token`")
+            })
+            .collect()
+    };
+    let out = lint(dir.path(), &["--format", "json"]);
+    let found = missing(&out);
+    assert_eq!(found.len(), 2, "{}", text(&out));
+    for f in &found {
+        assert!(
+            f["file"]
+                .as_str()
+                .unwrap()
+                .starts_with("gitops/infrastructure/issuers/")
+        );
+        assert!(
+            f["help"]
+                .as_str()
+                .unwrap()
+                .contains("run `psd render --cloudflare-token-file FILE`"),
+            "{f:#?}"
+        );
+    }
+    // The flag the help names is psd render's.
+    let help = Command::new(PSD)
+        .args(["render", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--cloudflare-token-file <FILE>"));
+    // A tree psd did not write (no .psd-files record) gets the generic help.
+    std::fs::remove_file(dir.path().join("gitops/.psd-files")).unwrap();
+    let out = lint(dir.path(), &["--format", "json"]);
+    let found = missing(&out);
+    assert_eq!(found.len(), 2, "{}", text(&out));
+    assert!(
+        found
+            .iter()
+            .all(|f| !f["help"].as_str().unwrap().contains("psd render"))
+    );
+}

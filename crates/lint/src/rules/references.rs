@@ -1043,6 +1043,26 @@ pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
     c.out
 }
 
+/// The help for psd's ClusterIssuer when the Cloudflare token Secret is missing: psd writes
+/// that Secret only once it is given the token.
+const CLOUDFLARE_TOKEN_HELP: &str = "psd writes this Secret once it has the Cloudflare API token (permissions Zone:DNS:Edit and Zone:Zone:Read): run `psd render --cloudflare-token-file FILE` with the token in FILE (kept outside the repository), or with CLOUDFLARE_API_TOKEN set";
+
+/// Whether the file holding document `doc` was written by `psd render`: it is listed in a
+/// `.psd-files` record of the tree (paths there are relative to the repository root).
+fn rendered_by_psd(cx: &Context, doc: usize) -> bool {
+    let file = &cx.tree.files[cx.index.docs[doc].file].path;
+    let wanted = crate::report::repo_relative(cx.tree, file);
+    cx.tree
+        .files
+        .iter()
+        .filter(|f| f.path == ".psd-files" || f.path.ends_with("/.psd-files"))
+        .filter_map(crate::tree::File::text)
+        .flat_map(str::lines)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .any(|(_, path)| path.trim() == wanted)
+}
+
 /// Whether document `doc` holds `key` under `data`/`stringData` (Secret) or
 /// `data`/`binaryData` (ConfigMap).
 fn has_key(cx: &Context, doc: usize, key: &str) -> bool {
@@ -1093,6 +1113,14 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 } else {
                     format!(" in namespace `{wanted}`")
                 };
+                let help = if r.kind == "Secret"
+                    && r.name == psd_model::CloudflareConfig::SECRET_NAME
+                    && rendered_by_psd(cx, r.doc)
+                {
+                    CLOUDFLARE_TOKEN_HELP
+                } else {
+                    ""
+                };
                 out.at(
                     cx,
                     &MISSING_OBJECT,
@@ -1102,7 +1130,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
                         "{referrer} names {} `{}` ({}), which is not in the tree{place}",
                         r.kind, r.name, r.via
                     ),
-                    "",
+                    help,
                 );
             }
             continue;
