@@ -171,10 +171,9 @@ impl Model {
                 continue;
             };
             let Some(ns) = ix
-                .docs
-                .iter()
-                .find(|d| d.file == kfile)
-                .and_then(|d| d.str_at(&["namespace"]))
+                .first_doc
+                .get(&kfile)
+                .and_then(|&d| ix.docs[d].str_at(&["namespace"]))
             else {
                 continue;
             };
