@@ -54,7 +54,7 @@ pub struct Args {
     #[arg(long = "schema-location", value_name = "LOC")]
     schema_locations: Vec<String>,
     /// Validate HelmRelease values and HelmChartConfig valuesContent against
-    /// DIR/<chart>/<version>/values.schema.json (or DIR/<chart>/values.schema.json).
+    /// DIR/CHART/VERSION/values.schema.json (or DIR/CHART/values.schema.json).
     #[arg(long, value_name = "DIR")]
     chart_schemas: Option<PathBuf>,
     /// kubeconform's -strict: `{{ .StrictSuffix }}` is `-strict`, choosing schemas that
