@@ -9,17 +9,18 @@ processes (medians over --runs, after one warm-up):
   read         reading every file (`cat`), the floor
   parse-only   serde-saphyr parsing every YAML document into serde_json::Value, one thread
                (crates/lint/examples/parse_only.rs)
-  lint         the lint library's rules without schema validation
-  lint+schema  the same with --schema-location (shared/schemas) and --chart-schemas
+  lint         `psd lint DIR --format json`: every rule, without schema validation
+  lint+schema  the same with --strict --kubernetes-version 1.35.0, --schema-location
+               (shared/schemas, both of its layouts) and --chart-schemas
 
-`psd lint` is being written in parallel; until it exists the lint runs use the example binary
-crates/lint/examples/lint_tree.rs, which calls the library the same way (Tree::from_dir, index,
-lint). The goals (issue 13): lint <= 1.0x parse-only, lint+schema <= 2.0x parse-only.
+and the peak resident memory (max RSS) of each, from wait4(2). The goals (issue 13): lint
+<= 1.0x parse-only, lint+schema <= 2.0x parse-only, memory linear in the tree (compare two N).
 
 Usage: bench/lint.py [--n N] [--runs N] [--shared DIR] [--keep DIR]
-Needs: python3, `cargo build --release -p psd-lint --examples`.
+Needs: python3, `cargo build --release --locked -p cli -p psd-lint --bins --examples`.
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -30,6 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "target", "release", "examples")
+PSD = os.path.join(ROOT, "target", "release", "psd")
 
 
 def enc(i, j):
@@ -166,19 +168,53 @@ spec:
     secretRef:
       name: sops-age
 """)
+    # The chart source every HelmRelease names, so that the tree lints clean.
+    with open(os.path.join(d, "clusters", "bench", "valkey.yaml"), "w") as fh:
+        fh.write("""apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: valkey
+  namespace: flux-system
+spec:
+  interval: 1h
+  url: https://valkey.io/valkey-helm/
+""")
     count = sum(len(fs) for _, _, fs in os.walk(d))
     return count
 
 
-def measure(cmd, runs):
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm-up
-    times, last = [], None
-    for _ in range(runs):
+def run_once(cmd):
+    """Runs cmd with stdout to a temporary file; returns (seconds, max RSS in MiB, stdout)."""
+    with tempfile.TemporaryFile() as out:
         t = time.perf_counter()
-        p = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
-        times.append(time.perf_counter() - t)
-        last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
-    return statistics.median(times), last
+        p = subprocess.Popen(cmd, stdout=out)
+        _, status, usage = os.wait4(p.pid, 0)
+        elapsed = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        # psd lint exits 1 when it finds something; anything else is a failure.
+        if p.returncode not in (0, 1):
+            sys.exit(f"{cmd[0]} failed with {p.returncode}")
+        out.seek(0)
+        return elapsed, usage.ru_maxrss / 1024, out.read().decode()
+
+
+def measure(cmd, runs):
+    run_once(cmd)  # warm-up
+    times, rss, text = [], [], ""
+    for _ in range(runs):
+        t, m, text = run_once(cmd)
+        times.append(t)
+        rss.append(m)
+    return statistics.median(times), max(rss), text
+
+
+def summary(text):
+    """One line about the output: the number of findings of a JSON array, else its last line."""
+    if text.startswith("["):
+        findings = json.loads(text)
+        rules = sorted({f["rule"] for f in findings})
+        return f"{len(findings)} findings {' '.join(rules)}"
+    return text.strip().splitlines()[-1] if text.strip() else ""
 
 
 def main():
@@ -188,9 +224,9 @@ def main():
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(ROOT), "shared"))
     ap.add_argument("--keep", help="write the tree here and keep it")
     a = ap.parse_args()
-    for b in ("parse_only", "lint_tree"):
-        if not os.path.exists(os.path.join(EXAMPLES, b)):
-            sys.exit(f"missing {b}: cargo build --release -p psd-lint --examples")
+    for b in (os.path.join(EXAMPLES, "parse_only"), PSD):
+        if not os.path.exists(b):
+            sys.exit(f"missing {b}: cargo build --release --locked -p cli -p psd-lint --bins --examples")
     d = a.keep or tempfile.mkdtemp(prefix="psd-lint-bench-")
     if a.keep and os.path.exists(d):
         shutil.rmtree(d)
@@ -199,21 +235,21 @@ def main():
         print(f"tree: {a.n} service folders, {files} files, "
               f"{sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs) / 1e6:.1f} MB")
         schemas = os.path.join(a.shared, "schemas")
-        lint = os.path.join(EXAMPLES, "lint_tree")
+        lint = [PSD, "lint", d, "--format", "json"]
         rows = [
             ("read", ["sh", "-c", f"find '{d}' -type f -exec cat {{}} + > /dev/null"]),
             ("parse-only", [os.path.join(EXAMPLES, "parse_only"), d]),
-            ("lint", [lint, "-q", d]),
-            ("lint+schema", [lint, "-q", d, "--strict", "--kubernetes-version", "1.35.0",
+            ("lint", lint),
+            ("lint+schema", lint + ["--strict", "--kubernetes-version", "1.35.0",
                              "--schema-location", schemas + "/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json",
                              "--schema-location", schemas + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json",
                              "--chart-schemas", os.path.join(a.shared, "chart-schemas")]),
         ]
         results = {}
         for name, cmd in rows:
-            t, last = measure(cmd, a.runs)
+            t, rss, text = measure(cmd, a.runs)
             results[name] = t
-            print(f"{name:12s} {t * 1000:9.1f} ms   {last}", flush=True)
+            print(f"{name:12s} {t * 1000:9.1f} ms  peak {rss:7.1f} MiB   {summary(text)}", flush=True)
         base = results["parse-only"]
         print(f"\nlint / parse-only        {results['lint'] / base:.2f}x  (goal <= 1.0x)")
         print(f"lint+schema / parse-only {results['lint+schema'] / base:.2f}x  (goal <= 2.0x)")

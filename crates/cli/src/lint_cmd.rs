@@ -23,8 +23,10 @@ Exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usa
 (a path that cannot be read, an invalid configuration)."
 )]
 pub struct Args {
-    /// Folders (each linted as one tree) or files (their repository's tree is linted, and only
-    /// their findings are shown) [default: the repository's gitops/, else the current folder].
+    /// Folders or files to lint. Paths inside a repository are linted in the context of its
+    /// tree (its gitops/ if they are in there, else the whole repository), all of them at once,
+    /// and only findings in the given paths are shown [default: the repository's gitops/, else
+    /// the current folder].
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Output format: human (rustc-like), json (an array of findings), sarif (SARIF 2.1.0, for
@@ -45,6 +47,24 @@ pub struct Args {
     /// values are never printed.
     #[arg(long)]
     decrypt: bool,
+    /// Validate objects against the JSON Schema found at this location (kubeconform's
+    /// -schema-location: a local folder in yannh/kubernetes-json-schema's layout, or a path
+    /// template such as `schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`).
+    /// Repeat it to try several in order; replaces the configuration's locations.
+    #[arg(long = "schema-location", value_name = "LOC")]
+    schema_locations: Vec<String>,
+    /// Validate HelmRelease values and HelmChartConfig valuesContent against
+    /// DIR/CHART/VERSION/values.schema.json (or DIR/CHART/values.schema.json).
+    #[arg(long, value_name = "DIR")]
+    chart_schemas: Option<PathBuf>,
+    /// kubeconform's -strict: `{{ .StrictSuffix }}` is `-strict`, choosing schemas that
+    /// refuse unknown fields.
+    #[arg(long)]
+    strict: bool,
+    /// The Kubernetes version for `{{ .NormalizedKubernetesVersion }}` (e.g. 1.35.0)
+    /// [default: the configuration's, else master].
+    #[arg(long, value_name = "VERSION")]
+    kubernetes_version: Option<String>,
     /// List every rule (id, default severity, summary) and exit.
     #[arg(long)]
     list_rules: bool,
@@ -79,6 +99,19 @@ pub fn run(args: Args) -> ExitCode {
     if let Some(s) = args.fail_on.as_deref().and_then(Severity::parse) {
         config.fail_on = s;
     }
+    if !args.schema_locations.is_empty() {
+        config.schema.locations.clone_from(&args.schema_locations);
+    }
+    if let Some(dir) = &args.chart_schemas {
+        config.schema.chart_schemas = Some(dir.clone());
+    }
+    if let Some(v) = &args.kubernetes_version {
+        config.schema.kubernetes_version = Some(v.clone());
+    }
+    config.schema.strict |= args.strict;
+    if let Err(message) = config.schema.check() {
+        return fail(message);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.list_rules {
@@ -89,7 +122,9 @@ pub fn run(args: Args) -> ExitCode {
         };
     }
 
-    // What to lint: trees by folder, each with the files whose findings are shown (None: all).
+    // What to lint: trees by folder, each with the paths (files or folders, relative to the
+    // tree) whose findings are shown (None: all). Paths inside one repository are one tree,
+    // so that references across folders resolve.
     let mut jobs: BTreeMap<PathBuf, Option<BTreeSet<String>>> = BTreeMap::new();
     let paths = if args.paths.is_empty() {
         let default = root
@@ -110,24 +145,14 @@ pub fn run(args: Args) -> ExitCode {
             Ok(a) => a,
             Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
         };
-        if meta.is_dir() {
-            jobs.insert(abs, None);
-            continue;
-        }
-        let dir = tree_of_file(&abs, home.as_deref());
-        let rel = abs
-            .strip_prefix(&dir)
-            .unwrap_or(&abs)
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        // A folder given as well shows all of its findings anyway.
-        if let Some(files) = jobs.entry(dir).or_insert_with(|| Some(BTreeSet::new())) {
-            files.insert(rel);
+        let dir = tree_of(&abs, meta.is_dir(), home.as_deref());
+        let rel = relative(&abs, &dir);
+        if rel.is_empty() {
+            jobs.insert(dir, None);
+        } else if let Some(only) = jobs.entry(dir).or_insert_with(|| Some(BTreeSet::new())) {
+            only.insert(rel);
         }
     }
-
     let identities = if args.decrypt {
         let (ids, problems) = psd_sops::Identities::from_env();
         for p in problems {
@@ -141,23 +166,46 @@ pub fn run(args: Args) -> ExitCode {
     let mut trees = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut yaml_files = 0;
-    for (dir, only) in &jobs {
-        let tree = match Tree::from_dir(dir) {
+    let mut queue: Vec<(PathBuf, Option<BTreeSet<String>>)> = jobs.into_iter().collect();
+    while let Some((dir, only)) = queue.pop() {
+        let tree = match Tree::from_dir(&dir) {
             Ok(t) => t,
             Err(e) => return fail(e),
         };
-        yaml_files += tree.files.iter().filter(|f| f.is_yaml()).count();
+        let mut only = only;
+        if let Some(paths) = &mut only {
+            // A path the repository's walk leaves out (ignored by .gitignore) was still asked
+            // for: it is linted on its own.
+            paths.retain(|p| {
+                let seen = tree.files.iter().any(|f| under(&f.path, p));
+                if !seen {
+                    queue.push((dir.join(p), None));
+                }
+                seen
+            });
+            if paths.is_empty() {
+                continue;
+            }
+        }
+        let shown = |file: &str| {
+            only.as_ref()
+                .is_none_or(|o| o.iter().any(|p| under(file, p)))
+        };
+        yaml_files += tree
+            .files
+            .iter()
+            .filter(|f| f.is_yaml() && shown(&f.path))
+            .count();
         let mut found = match &identities {
             Some(ids) => psd_lint::decrypt::decrypt(&tree, ids).lint(&config),
             None => psd_lint::lint(&tree, &config),
         };
-        if let Some(only) = only {
-            found.retain(|f| only.contains(&f.file));
-        }
+        found.retain(|f| shown(&f.file));
         report::to_repo_relative(&tree, &mut found);
         findings.extend(found);
         trees.push(tree);
     }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let mut sources = Sources::default();
     for t in &trees {
         sources.add_repo_relative(t);
@@ -199,15 +247,19 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// The tree a file belongs to: its repository's gitops/ if it is in there, else the
-/// repository root, else its own folder.
-fn tree_of_file(file: &Path, home: Option<&Path>) -> PathBuf {
-    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+/// The tree a path belongs to: its repository's gitops/ if it is in there, else the
+/// repository root, else the folder itself (a file: its own folder).
+fn tree_of(path: &Path, is_dir: bool, home: Option<&Path>) -> PathBuf {
+    let dir = if is_dir {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new("/")).to_path_buf()
+    };
     match psd_render::find_repo_root(&dir, home) {
         Some(r) => {
             let root = r.path.canonicalize().unwrap_or(r.path);
             let gitops = root.join("gitops");
-            if file.starts_with(&gitops) {
+            if path.starts_with(&gitops) && gitops.is_dir() {
                 gitops
             } else {
                 root
@@ -215,6 +267,22 @@ fn tree_of_file(file: &Path, home: Option<&Path>) -> PathBuf {
         }
         None => dir,
     }
+}
+
+/// `path` relative to `dir` with `/` separators (`""`: the same folder).
+fn relative(path: &Path, dir: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether tree-relative `file` is `path` or inside folder `path`.
+fn under(file: &str, path: &str) -> bool {
+    file.strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The configuration: `--config FILE`, else `.psd-lint.yaml` at the repository root, else the
@@ -238,8 +306,12 @@ fn load_config(
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let psd_yaml = file.file_name().is_some_and(|n| n == "psd.yaml");
-    Config::from_yaml(&file.display().to_string(), &text, psd_yaml, known)
-        .map_err(|e| e.to_string())
+    let mut config = Config::from_yaml(&file.display().to_string(), &text, psd_yaml, known)
+        .map_err(|e| e.to_string())?;
+    // Paths in the file are relative to the file.
+    let base = file.parent().unwrap_or(Path::new("."));
+    config.schema.relative_to(base);
+    Ok(config)
 }
 
 fn list_rules(

@@ -591,3 +591,307 @@ fn trees_in_the_style_of_others_get_no_false_findings() {
         "kubernetes/apps/default/echo/app/secret.sops.yaml"
     );
 }
+
+/// `shared/` beside the workspace (schemas and chart schemas), through the judge rule.
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(WORKSPACE).join("../shared");
+    let found = (p.join("schemas").is_dir() && p.join("chart-schemas").is_dir())
+        .then(|| p.canonicalize().unwrap());
+    judge(&format!("shared/schemas at {}", p.display()), found)
+}
+
+/// The flags that validate against `shared/` as its README lays it out: yannh's layout for
+/// built-in kinds (strict, Kubernetes 1.35.0), datreeio's for custom resources.
+fn shared_flags(shared: &Path) -> Vec<String> {
+    let s = shared.join("schemas").display().to_string();
+    vec![
+        "--strict".into(),
+        "--kubernetes-version".into(),
+        "1.35.0".into(),
+        "--schema-location".into(),
+        s.clone(),
+        "--schema-location".into(),
+        format!("{s}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json"),
+        "--chart-schemas".into(),
+        shared.join("chart-schemas").display().to_string(),
+    ]
+}
+
+#[test]
+fn the_reference_tree_validates_against_the_shared_schemas() {
+    let Some(shared) = shared() else { return };
+    let root = Path::new(WORKSPACE).canonicalize().unwrap();
+    let key = Path::new(FIXTURE_KEY).canonicalize().unwrap();
+    let flags = shared_flags(&shared);
+    for decrypt in [false, true] {
+        let mut args: Vec<&str> = vec!["gitops", "--format", "json"];
+        args.extend(flags.iter().map(String::as_str));
+        let env: Vec<(&str, &str)> = if decrypt {
+            args.push("--decrypt");
+            vec![("SOPS_AGE_KEY_FILE", key.to_str().unwrap())]
+        } else {
+            Vec::new()
+        };
+        let out = lint_env(&root, &args, &env);
+        assert_eq!(code(&out), Some(0), "decrypt {decrypt}: {}", text(&out));
+        assert_eq!(json(&out), Vec::<Value>::new(), "decrypt {decrypt}");
+    }
+}
+
+#[test]
+fn a_wrong_field_fires_the_schema_rule_at_its_line() {
+    let Some(shared) = shared() else { return };
+    // `ingressClasName` for `ingressClassName`: the strict Ingress schema refuses it.
+    let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  ingressClasName: traefik\n  defaultBackend:\n    service:\n      name: web\n      port:\n        number: 80\n";
+    let dir = repo(&[("gitops/apps/web.yaml", ingress)]);
+    let flags = shared_flags(&shared);
+    let mut args: Vec<&str> = vec!["--format", "json"];
+    args.extend(flags.iter().map(String::as_str));
+    let out = lint(dir.path(), &args);
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    let findings = json(&out);
+    let schema: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("schema/"))
+        .collect();
+    assert_eq!(schema.len(), 1, "{findings:#?}");
+    assert_eq!(schema[0]["rule"], "schema/invalid");
+    assert_eq!(schema[0]["file"], "gitops/apps/web.yaml");
+    assert_eq!(schema[0]["line"], 7, "{:#?}", schema[0]);
+    assert!(
+        schema[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ingressClasName"),
+        "{:#?}",
+        schema[0]
+    );
+    // Without the flags, no schema validation.
+    let out = lint(dir.path(), &["--format", "json"]);
+    assert!(
+        json(&out)
+            .iter()
+            .all(|f| !f["rule"].as_str().unwrap().starts_with("schema/"))
+    );
+}
+
+#[test]
+fn schema_settings_in_the_configuration_are_relative_to_it() {
+    // A schema of our own for ConfigMap that allows only string values under `data`.
+    let schema = r#"{"type":"object","properties":{"data":{"type":"object","additionalProperties":{"type":"string"}}}}"#;
+    let bad_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: apps\ndata:\n  a:\n    nested: 1\n";
+    let dir = repo(&[
+        ("gitops/apps/cm.yaml", bad_cm),
+        ("lint/schemas/configmap.json", schema),
+        (
+            ".psd-lint.yaml",
+            "schema:\n  locations:\n    - lint/schemas/{{ .ResourceKind }}.json\n  kubernetes_version: 1.35.0\n",
+        ),
+    ]);
+    // Run from a subfolder: the location is relative to the file, not to the current folder.
+    let sub = dir.path().join("gitops/apps");
+    let out = lint(&sub, &["--format", "json", "."]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    let findings = json(&out);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "schema/invalid" && f["line"] == 8),
+        "{findings:#?}"
+    );
+    // A misspelt key under schema: points at its line.
+    std::fs::write(
+        dir.path().join(".psd-lint.yaml"),
+        "schema:\n  location: x\n",
+    )
+    .unwrap();
+    let out = lint(dir.path(), &[]);
+    assert_eq!(code(&out), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(".psd-lint.yaml:2:3: unknown key `schema.location`"));
+}
+
+#[test]
+fn bad_schema_settings_are_usage_errors() {
+    let dir = repo(&[("gitops/apps/cm.yaml", CONFIG_MAP)]);
+    for (args, message) in [
+        (
+            &["--schema-location", "schemas/{{ .Kind }}.json"][..],
+            "unknown variable `.Kind`",
+        ),
+        (
+            &["--schema-location", "schemas/{{ .ResourceKind .json"][..],
+            "`{{` without `}}`",
+        ),
+        (
+            &[
+                "--schema-location",
+                "https://example.org/{{ .ResourceKind }}.json",
+            ][..],
+            "only local folders are read",
+        ),
+        (
+            &["--chart-schemas", "no-such-folder"][..],
+            "is not a folder",
+        ),
+        (
+            &["--kubernetes-version", "latest"][..],
+            "expected a version such as 1.35.0",
+        ),
+    ] {
+        let out = lint(dir.path(), args);
+        assert_eq!(code(&out), Some(2), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("psd lint: error: ") && stderr.contains(message),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn paths_in_one_repository_are_linted_as_its_tree() {
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/example/web:1.0.0\n          envFrom:\n            - configMapRef:\n                name: app\n";
+    let dir = repo(&[
+        ("gitops/apps/web.yaml", web),
+        ("gitops/config/cm.yaml", CONFIG_MAP),
+        ("gitops/other/secret.yaml", PLAIN_SECRET),
+        (".gitignore", "scratch/\n"),
+        ("scratch/secret.yaml", PLAIN_SECRET),
+    ]);
+    let files = |out: &Output| -> Vec<(String, String)> {
+        json(out)
+            .iter()
+            .map(|f| {
+                (
+                    f["file"].as_str().unwrap().into(),
+                    f["rule"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    // The ConfigMap in another folder resolves; the Secret elsewhere is not shown.
+    let out = lint(dir.path(), &["--format", "json", "gitops/apps"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    assert_eq!(files(&out), []);
+    // From inside the folder, and with a file: the same.
+    let out = lint(&dir.path().join("gitops/apps"), &["--format", "json", "."]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    let out = lint(dir.path(), &["--format", "json", "gitops/apps/web.yaml"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out));
+    // Two folders: one tree, findings of both paths only.
+    let out = lint(
+        dir.path(),
+        &["--format", "json", "gitops/apps", "gitops/other"],
+    );
+    assert_eq!(code(&out), Some(1), "{}", text(&out));
+    assert_eq!(
+        files(&out),
+        [(
+            "gitops/other/secret.yaml".to_owned(),
+            "secrets/plaintext".to_owned()
+        )]
+    );
+    // The human summary counts only the files of the given paths.
+    let out = lint(dir.path(), &["gitops/apps", "gitops/config"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no problems found in 2 files"),
+        "{}",
+        text(&out)
+    );
+    // Without the ConfigMap the reference is reported where it is made.
+    std::fs::remove_file(dir.path().join("gitops/config/cm.yaml")).unwrap();
+    let out = lint(dir.path(), &["--format", "json", "gitops/apps"]);
+    assert_eq!(
+        files(&out),
+        [(
+            "gitops/apps/web.yaml".to_owned(),
+            "refs/missing-object".to_owned()
+        )]
+    );
+    // A folder .gitignore leaves out of the repository's walk is linted on its own.
+    let out = lint(dir.path(), &["--format", "json", "scratch"]);
+    assert_eq!(
+        files(&out),
+        [(
+            "scratch/secret.yaml".to_owned(),
+            "secrets/plaintext".to_owned()
+        )],
+        "{}",
+        text(&out)
+    );
+}
+
+/// Copies the files under `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_missing_cloudflare_token_in_a_psd_tree_says_how_to_give_it() {
+    let dir = repo(&[]);
+    copy_tree(
+        &Path::new(WORKSPACE).join("gitops"),
+        &dir.path().join("gitops"),
+    );
+    // As psd leaves the tree when it has no token: no Secret `cloudflare-api-token`.
+    std::fs::remove_file(
+        dir.path()
+            .join("gitops/infrastructure/cert-manager/cloudflare-secret.enc.yaml"),
+    )
+    .unwrap();
+    let missing = |out: &Output| -> Vec<Value> {
+        json(out)
+            .into_iter()
+            .filter(|f| {
+                f["rule"] == "refs/missing-object"
+                    && f["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("`cloudflare-api-token`")
+            })
+            .collect()
+    };
+    let out = lint(dir.path(), &["--format", "json"]);
+    let found = missing(&out);
+    assert_eq!(found.len(), 2, "{}", text(&out));
+    for f in &found {
+        assert!(
+            f["file"]
+                .as_str()
+                .unwrap()
+                .starts_with("gitops/infrastructure/issuers/")
+        );
+        assert!(
+            f["help"]
+                .as_str()
+                .unwrap()
+                .contains("run `psd render --cloudflare-token-file FILE`"),
+            "{f:#?}"
+        );
+    }
+    // The flag the help names is psd render's.
+    let help = Command::new(PSD)
+        .args(["render", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--cloudflare-token-file <FILE>"));
+    // A tree psd did not write (no .psd-files record) gets the generic help.
+    std::fs::remove_file(dir.path().join("gitops/.psd-files")).unwrap();
+    let out = lint(dir.path(), &["--format", "json"]);
+    let found = missing(&out);
+    assert_eq!(found.len(), 2, "{}", text(&out));
+    assert!(
+        found
+            .iter()
+            .all(|f| !f["help"].as_str().unwrap().contains("psd render"))
+    );
+}

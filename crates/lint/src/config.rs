@@ -8,7 +8,16 @@
 //! rules:
 //!   images/frozen-registry: off
 //!   services/persistence: warning
+//! schema:                      # schema validation (off without locations)
+//!   locations:                 # kubeconform's -schema-location, tried in order
+//!     - ../shared/schemas/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json
+//!   chart_schemas: ../shared/chart-schemas
+//!   kubernetes_version: 1.35.0
+//!   strict: true
 //! ```
+//!
+//! Relative paths under `schema:` are relative to the folder of the configuration file
+//! ([`crate::SchemaOptions::relative_to`]; the reader of the file calls it).
 //!
 //! On an object: `metadata.annotations["psd-lint/ignore"]: "<rule-id>: <reason>"`, several
 //! separated by `;`. The reason is required; without one nothing is silenced and
@@ -128,7 +137,8 @@ impl Config {
             return Err(err(
                 section.line,
                 section.column,
-                "the lint configuration must be a mapping (keys: domain, fail_on, rules)".into(),
+                "the lint configuration must be a mapping (keys: domain, fail_on, rules, schema)"
+                    .into(),
             ));
         }
         for (key, k, v) in section.pairs() {
@@ -180,17 +190,82 @@ impl Config {
                         cfg.rules.insert(id.to_owned(), setting);
                     }
                 }
+                "schema" => cfg.schema = schema_section(v, &err)?,
                 other => {
                     return Err(err(
                         k.line,
                         k.column,
-                        format!("unknown key `{other}`; expected domain, fail_on or rules"),
+                        format!("unknown key `{other}`; expected domain, fail_on, rules or schema"),
                     ));
                 }
             }
         }
         Ok(cfg)
     }
+}
+
+/// The `schema:` mapping of a configuration.
+fn schema_section(
+    v: &psd_sops::stores::yaml::parse::Node,
+    err: &dyn Fn(usize, usize, String) -> ConfigError,
+) -> Result<crate::schema::SchemaOptions, ConfigError> {
+    use crate::document::NodeExt;
+    let mut o = crate::schema::SchemaOptions::default();
+    if !v.is_map() {
+        return Err(err(
+            v.line,
+            v.column,
+            "schema must be a mapping (keys: locations, chart_schemas, kubernetes_version, strict)"
+                .into(),
+        ));
+    }
+    let text = |n: &psd_sops::stores::yaml::parse::Node, what: &str| {
+        n.as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| err(n.line, n.column, format!("schema.{what} must be a string")))
+    };
+    for (key, k, val) in v.pairs() {
+        match key {
+            "locations" => {
+                let items = if val.is_seq() { val.items() } else { vec![val] };
+                for item in items {
+                    o.locations.push(text(item, "locations")?);
+                }
+            }
+            "chart_schemas" => o.chart_schemas = Some(text(val, "chart_schemas")?.into()),
+            "kubernetes_version" => o.kubernetes_version = Some(text(val, "kubernetes_version")?),
+            "strict" => {
+                o.strict = if val.is_true() {
+                    true
+                } else if val.is_false() {
+                    false
+                } else {
+                    return Err(err(
+                        val.line,
+                        val.column,
+                        "schema.strict must be true or false".into(),
+                    ));
+                };
+            }
+            other => {
+                return Err(err(
+                    k.line,
+                    k.column,
+                    format!(
+                        "unknown key `schema.{other}`; expected locations, chart_schemas, kubernetes_version or strict"
+                    ),
+                ));
+            }
+        }
+    }
+    // The templates now; the chart folder once relative paths are resolved.
+    let templates = crate::schema::SchemaOptions {
+        locations: o.locations.clone(),
+        ..crate::schema::SchemaOptions::default()
+    };
+    templates.check().map_err(|m| err(v.line, v.column, m))?;
+    Ok(o)
 }
 
 /// The rules an object's ignore annotation silences, or why it is invalid.

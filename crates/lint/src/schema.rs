@@ -78,6 +78,19 @@ impl SchemaOptions {
             render(&tpl, &Vars::new("Deployment", "apps/v1", "master", true))
                 .map_err(|e| format!("schema location `{loc}`: {e}"))?;
         }
+        if let Some(v) = &self.kubernetes_version {
+            let numbers = v.strip_prefix('v').unwrap_or(v);
+            let parts: Vec<&str> = numbers.split('.').collect();
+            let semver = parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            if v != "master" && !semver {
+                return Err(format!(
+                    "Kubernetes version `{v}`: expected a version such as 1.35.0, or master"
+                ));
+            }
+        }
         if let Some(dir) = &self.chart_schemas
             && !dir.is_dir()
         {
@@ -87,6 +100,24 @@ impl SchemaOptions {
             ));
         }
         Ok(())
+    }
+
+    /// Makes relative locations and the chart schemas folder relative to `base` (the folder of
+    /// the configuration file that named them). `default` and URLs are left as written
+    /// ([`SchemaOptions::check`] refuses them).
+    pub fn relative_to(&mut self, base: &Path) {
+        for loc in &mut self.locations {
+            let remote =
+                loc == "default" || loc.starts_with("http://") || loc.starts_with("https://");
+            if !remote && Path::new(loc.as_str()).is_relative() {
+                *loc = base.join(loc.as_str()).to_string_lossy().into_owned();
+            }
+        }
+        if let Some(dir) = &mut self.chart_schemas
+            && dir.is_relative()
+        {
+            *dir = base.join(&*dir);
+        }
     }
 
     /// The paths tried for `kind` in `api_version`, in order.
@@ -646,6 +677,45 @@ mod tests {
             ..Default::default()
         };
         o.candidates(kind, api)[0].display().to_string()
+    }
+
+    #[test]
+    fn relative_paths_and_versions() {
+        let mut o = SchemaOptions {
+            locations: vec![
+                "schemas".into(),
+                "/abs/{{ .Group }}.json".into(),
+                "https://x/{{ .Group }}.json".into(),
+            ],
+            chart_schemas: Some("charts".into()),
+            ..SchemaOptions::default()
+        };
+        o.relative_to(Path::new("/repo/conf"));
+        assert_eq!(
+            o.locations,
+            [
+                "/repo/conf/schemas",
+                "/abs/{{ .Group }}.json",
+                "https://x/{{ .Group }}.json"
+            ]
+        );
+        assert_eq!(
+            o.chart_schemas.as_deref(),
+            Some(Path::new("/repo/conf/charts"))
+        );
+        for (v, ok) in [
+            ("1.35.0", true),
+            ("v1.35.0", true),
+            ("master", true),
+            ("1.35", false),
+            ("latest", false),
+        ] {
+            let o = SchemaOptions {
+                kubernetes_version: Some(v.into()),
+                ..SchemaOptions::default()
+            };
+            assert_eq!(o.check().is_ok(), ok, "{v}");
+        }
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! decryption added to child Kustomizations by a patch, `${VAR}` substitution). Written from
 //! what those repositories do, not copied from them. Warnings are printed for the record.
 
-#![allow(clippy::print_stderr)] // the findings on foreign trees are printed for the record
-
 use std::path::Path;
 
 use psd_lint::{Config, Severity, Tree, lint};
+
+mod support;
+use support::record;
 
 fn lint_fixture(name: &str) -> Vec<psd_lint::Finding> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,15 +21,7 @@ fn lint_fixture(name: &str) -> Vec<psd_lint::Finding> {
     // The fixture folder is the repository root (the checkout's own .git is further up).
     tree.repo_prefix = String::new();
     let findings = lint(&tree, &Config::default());
-    for f in &findings {
-        let at = f
-            .span
-            .map_or(String::new(), |s| format!(":{}:{}", s.line, s.column));
-        eprintln!(
-            "{name}: {}{at}: {}[{}] {}",
-            f.file, f.severity, f.rule, f.message
-        );
-    }
+    record(name, &findings);
     findings
 }
 

@@ -2,53 +2,17 @@
 //! copied): onedr0p/cluster-template and fluxcd/flux2-kustomize-helm-example. Validated against
 //! `shared/schemas` and `shared/chart-schemas`, they get no schema error; what does fire is
 //! printed (run with `--nocapture`).
-#![allow(clippy::print_stdout)] // a skipped test says so
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use psd_lint::{Config, Finding, SchemaOptions, Severity, Tree, lint};
+use psd_lint::{Finding, Severity, Tree, lint};
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if p.join("schemas").is_dir() && p.join("chart-schemas").is_dir() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared/schemas and shared/chart-schemas are missing at {}",
-        p.display()
-    );
-    println!("SKIPPED: no shared/schemas at {}", p.display());
-    None
-}
-
-fn config(shared: &Path) -> Config {
-    let s = shared.join("schemas").display().to_string();
-    Config {
-        schema: SchemaOptions {
-            locations: vec![
-                s.clone(),
-                format!(
-                    "{s}/{{{{.Group}}}}/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json"
-                ),
-            ],
-            chart_schemas: Some(shared.join("chart-schemas")),
-            kubernetes_version: Some("1.35.0".into()),
-            strict: true,
-        },
-        ..Config::default()
-    }
-}
+mod support;
+use support::{record, shared, shared_config};
 
 fn check(name: &str, tree: &Tree, shared: &Path) -> Vec<Finding> {
-    let findings = lint(tree, &config(shared));
-    for f in &findings {
-        let s = f.span.map_or((0, 0), |s| (s.line, s.column));
-        println!(
-            "{name}: {}:{}:{} {} [{}] {}",
-            f.file, s.0, s.1, f.severity, f.rule, f.message
-        );
-    }
+    let findings = lint(tree, &shared_config(shared));
+    record(name, &findings);
     let bad: Vec<_> = findings
         .iter()
         .filter(|f| f.rule.starts_with("schema/") && f.severity > Severity::Info)

@@ -9,18 +9,16 @@ use psd_lint::{Config, Finding, Tree, lint};
 const MINE: &[&str] = &["sops/", "api/", "values/", "certs/", "images/"];
 
 fn mine(findings: &[Finding]) -> Vec<&Finding> {
-    findings
-        .iter()
-        .filter(|f| MINE.iter().any(|p| f.rule.starts_with(p)))
-        .collect()
+    findings.iter().filter(|f| in_families(f, MINE)).collect()
 }
 
-const AGE: &str = "age1yqfvvgwkla5hml0hetyc7sdll02ekfuwury0c0hwlgcc5vm53pqsxps736";
+mod support;
+use support::{ENC, RECIPIENT as AGE, in_families};
 
 fn sops_secret(name: &str, ns: Option<&str>, key: &str) -> String {
     let ns = ns.map_or(String::new(), |n| format!("  namespace: {n}\n"));
     format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n{ns}stringData:\n  {key}: ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]\nsops:\n  age:\n    - recipient: {AGE}\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        YWdl\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2026-03-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:DDDD,iv:EEEE,tag:FFFF,type:str]\n  encrypted_regex: ^(data|stringData)$\n  mac_only_encrypted: true\n  version: 3.10.2\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n{ns}stringData:\n  {key}: {ENC}\nsops:\n  age:\n    - recipient: {AGE}\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        YWdl\n        -----END AGE ENCRYPTED FILE-----\n  lastmodified: \"2026-03-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:DDDD,iv:EEEE,tag:FFFF,type:str]\n  encrypted_regex: ^(data|stringData)$\n  mac_only_encrypted: true\n  version: 3.10.2\n"
     )
 }
 

@@ -13,7 +13,8 @@ use psd_lint::{Config, Finding, Tree, lint};
 use psd_sops::api::{EncryptOptions, encrypt_tree};
 use psd_sops::{Format, SelectionRule, StoreOptions, store_for};
 
-const RECIPIENT: &str = "age1yqfvvgwkla5hml0hetyc7sdll02ekfuwury0c0hwlgcc5vm53pqsxps736";
+mod support;
+use support::RECIPIENT;
 
 /// One app of a generated tree.
 #[derive(Clone, Debug)]
@@ -274,11 +275,9 @@ struct Mutated {
     line: usize,
 }
 
+/// 1-based line of the first line containing `needle` in `text`.
 fn line_of(text: &str, needle: &str) -> usize {
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in {text}"));
-    text[..at].matches('\n').count() + 1
+    support::line_of(text, needle, 0)
 }
 
 /// Applies mutation `which` (any number; taken modulo the mutations that apply) to a valid

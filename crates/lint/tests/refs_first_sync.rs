@@ -4,6 +4,9 @@
 
 use psd_lint::{Config, Finding, Tree, lint};
 
+mod support;
+use support::{REFS_FAMILIES, in_families, line_of};
+
 const KS: &str = "\
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -237,13 +240,10 @@ fn tree(edit: impl Fn(&str, String) -> String, extra: &[(&str, &str)]) -> Vec<(S
 
 /// The findings of this family's rules (the other families have their own tests).
 fn run(files: &[(String, String)]) -> Vec<Finding> {
-    lint(
-        &Tree::from_files(files.iter().map(|(p, t)| (p.clone(), t.clone()))),
-        &Config::default(),
-    )
-    .into_iter()
-    .filter(|f| f.rule.starts_with("refs/") || f.rule.starts_with("flux/"))
-    .collect()
+    lint(&support::tree(files), &Config::default())
+        .into_iter()
+        .filter(|f| in_families(f, REFS_FAMILIES))
+        .collect()
 }
 
 fn good() -> Vec<(String, String)> {
@@ -264,16 +264,6 @@ fn sub(
             t
         }
     }
-}
-
-/// 1-based line of the `nth` (0-based) line containing `needle` in `text`.
-fn line_of(text: &str, needle: &str, nth: usize) -> usize {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .nth(nth)
-        .map(|(i, _)| i + 1)
-        .unwrap_or_else(|| panic!("{needle:?} not in text"))
 }
 
 /// Asserts that `rule` fired in `path` at the line of `needle` (its `nth` occurrence).

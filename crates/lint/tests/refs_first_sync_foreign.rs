@@ -8,18 +8,17 @@
 
 use psd_lint::{Config, Finding, Severity, Tree, index, lint};
 
-const ENC: &str = "ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]";
+mod support;
+use support::{ENC, REFS_FAMILIES, in_families};
 
 fn run(files: &[(&str, String)]) -> (Tree, Vec<Finding>) {
-    let tree = Tree::from_files(files.iter().map(|(p, t)| (p.to_string(), t.clone())));
+    let tree = support::tree(files);
     let f = lint(&tree, &Config::default());
     (tree, f)
 }
 
 fn mine(f: &[Finding]) -> Vec<&Finding> {
-    f.iter()
-        .filter(|f| f.rule.starts_with("refs/") || f.rule.starts_with("flux/"))
-        .collect()
+    f.iter().filter(|f| in_families(f, REFS_FAMILIES)).collect()
 }
 
 fn cluster_template() -> Vec<(&'static str, String)> {

@@ -1,46 +1,12 @@
 //! Schema validation: kubeconform-style locations, chart values schemas, and the reference
 //! tree against `shared/schemas` and `shared/chart-schemas`.
-#![allow(clippy::print_stdout)] // a skipped test says so
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use psd_lint::{Config, Finding, SchemaOptions, Tree, lint};
 
-/// `shared/` beside the repository, if present. Missing: `None` (the test prints SKIPPED),
-/// except under CI (`CI=true`), where it must be there.
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if p.join("schemas").is_dir() && p.join("chart-schemas").is_dir() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared/schemas and shared/chart-schemas are missing at {}",
-        p.display()
-    );
-    println!("SKIPPED: no shared/schemas at {}", p.display());
-    None
-}
-
-fn shared_config(shared: &Path) -> Config {
-    let s = shared.join("schemas").display().to_string();
-    Config {
-        schema: SchemaOptions {
-            locations: vec![
-                format!(
-                    "{s}/{{{{ .NormalizedKubernetesVersion }}}}-standalone{{{{ .StrictSuffix }}}}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json"
-                ),
-                format!(
-                    "{s}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json"
-                ),
-            ],
-            chart_schemas: Some(shared.join("chart-schemas")),
-            kubernetes_version: Some("1.35.0".into()),
-            strict: true,
-        },
-        ..Config::default()
-    }
-}
+mod support;
+use support::{shared, shared_config};
 
 /// A folder of schemas for the tests that need no shared/.
 fn schemas() -> tempfile::TempDir {

@@ -1,10 +1,9 @@
 //! `secrets/plaintext` and `secrets/age-private-key` on minimal trees.
 
-use psd_lint::{Config, Tree, lint};
+mod support;
 
 fn rules_at(files: &[(&str, &str)]) -> Vec<(String, String, usize)> {
-    let tree = Tree::from_files(files.iter().map(|(p, t)| (*p, t.as_bytes().to_vec())));
-    lint(&tree, &Config::default())
+    support::run(files)
         .into_iter()
         .map(|f| (f.rule.to_owned(), f.file, f.span.map_or(0, |s| s.line)))
         .collect()

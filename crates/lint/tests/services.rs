@@ -7,36 +7,11 @@ use std::path::Path;
 
 use psd_lint::{Config, Finding, Severity, Tree, lint};
 
-fn run_with(files: &[(&str, &str)], domain: Option<&str>) -> Vec<Finding> {
-    let tree = Tree::from_files(files.iter().map(|(p, t)| (*p, *t)));
-    let config = Config {
-        domain: domain.map(str::to_owned),
-        ..Config::default()
-    };
-    lint(&tree, &config)
-}
-
-fn run(files: &[(&str, &str)]) -> Vec<Finding> {
-    run_with(files, None)
-}
-
-/// (file, line) of every finding of `rule`.
-fn hits(findings: &[Finding], rule: &str) -> Vec<(String, usize)> {
-    findings
-        .iter()
-        .filter(|f| f.rule == rule)
-        .map(|f| (f.file.clone(), f.span.map_or(0, |s| s.line)))
-        .collect()
-}
-
-fn at(file: &str, line: usize) -> Vec<(String, usize)> {
-    vec![(file.to_owned(), line)]
-}
+mod support;
+use support::{SERVICE_FAMILIES, at, hits, in_families, lint_files as run_with, run};
 
 fn ours(f: &Finding) -> bool {
-    ["persistence/", "ingress/", "entry-points/", "prune/"]
-        .iter()
-        .any(|p| f.rule.starts_with(p))
+    in_families(f, SERVICE_FAMILIES)
 }
 
 // ---------------------------------------------------------------- persistence/size

@@ -7,21 +7,17 @@
 //! base + overlays patching a HelmRelease's ingress), and one hand-written K3s tree with a
 //! database, Traefik TCP routes and a StatefulSet.
 
-use psd_lint::{Config, Finding, Severity, Tree, lint};
+use psd_lint::{Finding, Severity};
 
-fn ours(f: &Finding) -> bool {
-    ["persistence/", "ingress/", "entry-points/", "prune/"]
-        .iter()
-        .any(|p| f.rule.starts_with(p))
-}
+mod support;
+use support::{SERVICE_FAMILIES, in_families, lint_files};
 
+/// The service rules' findings on these files.
 fn run(files: &[(&str, &str)], domain: Option<&str>) -> Vec<Finding> {
-    let tree = Tree::from_files(files.iter().map(|(p, t)| (*p, *t)));
-    let config = Config {
-        domain: domain.map(str::to_owned),
-        ..Config::default()
-    };
-    lint(&tree, &config).into_iter().filter(ours).collect()
+    lint_files(files, domain)
+        .into_iter()
+        .filter(|f| in_families(f, SERVICE_FAMILIES))
+        .collect()
 }
 
 const CLUSTER_TEMPLATE: &[(&str, &str)] = &[

@@ -4,26 +4,12 @@
 use std::path::Path;
 
 use psd_lint::tree::File;
-use psd_lint::{Config, Finding, Tree, lint};
+use psd_lint::{Config, Tree, lint};
 
-fn run(files: &[(&str, &str)]) -> Vec<Finding> {
-    lint(&Tree::from_files(files.iter().copied()), &Config::default())
-}
+mod support;
+use support::{RECIPIENT, at, hits, run};
 
-/// `(file, line)` of every finding of `rule`.
-fn hits(findings: &[Finding], rule: &str) -> Vec<(String, usize)> {
-    findings
-        .iter()
-        .filter(|f| f.rule == rule)
-        .map(|f| (f.file.clone(), f.span.map_or(0, |s| s.line)))
-        .collect()
-}
-
-fn at(file: &str, line: usize) -> Vec<(String, usize)> {
-    vec![(file.to_owned(), line)]
-}
-
-const RECIPIENT_A: &str = "age1yqfvvgwkla5hml0hetyc7sdll02ekfuwury0c0hwlgcc5vm53pqsxps736";
+const RECIPIENT_A: &str = RECIPIENT;
 const RECIPIENT_B: &str = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
 
 /// A Secret as sops writes it with `encrypted_regex: ^(data|stringData)$`, for `recipients`.

@@ -171,10 +171,9 @@ impl Model {
                 continue;
             };
             let Some(ns) = ix
-                .docs
-                .iter()
-                .find(|d| d.file == kfile)
-                .and_then(|d| d.str_at(&["namespace"]))
+                .first_doc
+                .get(&kfile)
+                .and_then(|&d| ix.docs[d].str_at(&["namespace"]))
             else {
                 continue;
             };
@@ -653,6 +652,283 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("batch", "CronJob"),
 ];
 
+/// Where the target of a [`Fixed`] reference is looked up.
+#[derive(Clone, Copy)]
+enum Ns {
+    /// The referring document's namespaces.
+    Own,
+    /// The `namespace` beside the name, else the referring document's.
+    Explicit,
+    /// The referring document's, unless one of them is `flux-system` (where `flux bootstrap`
+    /// makes the Secret): then not checked.
+    OwnOutsideFluxSystem,
+}
+
+/// The keys a [`Fixed`] reference reads.
+#[derive(Clone, Copy)]
+enum Keys {
+    /// None.
+    None,
+    /// `username` and `password` (a basic-auth Secret, as CloudNativePG reads it).
+    UserPassword,
+    /// A HelmRelease `valuesFrom`: `valuesKey`, else `values.yaml`.
+    ValuesKey,
+}
+
+/// A reference at a fixed place in documents of some kinds; most references are one of these.
+struct Fixed {
+    /// API group of the referring documents.
+    group: &'static str,
+    /// Their kinds.
+    kinds: &'static [&'static str],
+    /// Path to a list whose every item holds a reference; empty: the document root holds one.
+    items: &'static [&'static str],
+    /// Path, below the root or an item, to the node naming the target.
+    name: &'static [&'static str],
+    /// Kinds of the target: with `named`, those the `kind` beside the name may say (another
+    /// or none: not checked); else the one kind.
+    target: &'static [&'static str],
+    /// Whether the target's kind is the `kind` beside the name.
+    named: bool,
+    /// Whether an item with `optional: true` is skipped.
+    optional: bool,
+    /// API group of the target.
+    target_group: &'static str,
+    ns: Ns,
+    keys: Keys,
+    /// What refers, for messages.
+    via: &'static str,
+    order: Order,
+}
+
+/// The references every [`Fixed`] describes, in the order they are collected.
+const FIXED: &[Fixed] = &[
+    Fixed {
+        group: "helm.toolkit.fluxcd.io",
+        kinds: &["HelmRelease"],
+        items: &["spec", "valuesFrom"],
+        name: &["name"],
+        target: &["Secret", "ConfigMap"],
+        target_group: "",
+        ns: Ns::Own,
+        keys: Keys::ValuesKey,
+        named: true,
+        optional: true,
+        via: "valuesFrom",
+        order: Order::NoLater,
+    },
+    Fixed {
+        group: "helm.toolkit.fluxcd.io",
+        kinds: &["HelmRelease"],
+        items: &[],
+        name: &["spec", "chartRef", "name"],
+        target: &["OCIRepository"],
+        target_group: "source.toolkit.fluxcd.io",
+        ns: Ns::Explicit,
+        keys: Keys::None,
+        named: true,
+        optional: false,
+        via: "chartRef",
+        order: Order::NoLater,
+    },
+    Fixed {
+        group: "helm.toolkit.fluxcd.io",
+        kinds: &["HelmRelease"],
+        items: &[],
+        name: &["spec", "chart", "spec", "sourceRef", "name"],
+        target: &["HelmRepository", "GitRepository", "Bucket"],
+        target_group: "source.toolkit.fluxcd.io",
+        ns: Ns::Explicit,
+        keys: Keys::None,
+        named: true,
+        optional: false,
+        via: "chart.spec.sourceRef",
+        order: Order::NoLater,
+    },
+    Fixed {
+        group: "helm.toolkit.fluxcd.io",
+        kinds: &["HelmRelease"],
+        items: &["spec", "dependsOn"],
+        name: &["name"],
+        target: &["HelmRelease"],
+        target_group: "helm.toolkit.fluxcd.io",
+        ns: Ns::Explicit,
+        keys: Keys::None,
+        named: false,
+        optional: false,
+        via: "dependsOn",
+        order: Order::Free,
+    },
+    Fixed {
+        group: "kustomize.toolkit.fluxcd.io",
+        kinds: &["Kustomization"],
+        items: &[],
+        name: &["spec", "sourceRef", "name"],
+        target: &["GitRepository", "OCIRepository", "Bucket"],
+        target_group: "source.toolkit.fluxcd.io",
+        ns: Ns::Explicit,
+        keys: Keys::None,
+        named: true,
+        optional: false,
+        via: "sourceRef",
+        order: Order::Before,
+    },
+    Fixed {
+        group: "kustomize.toolkit.fluxcd.io",
+        kinds: &["Kustomization"],
+        items: &[],
+        name: &["spec", "decryption", "secretRef", "name"],
+        target: &["Secret"],
+        target_group: "",
+        ns: Ns::OwnOutsideFluxSystem,
+        keys: Keys::None,
+        named: false,
+        optional: false,
+        via: "decryption.secretRef",
+        order: Order::Before,
+    },
+    Fixed {
+        group: "kustomize.toolkit.fluxcd.io",
+        kinds: &["Kustomization"],
+        items: &["spec", "postBuild", "substituteFrom"],
+        name: &["name"],
+        target: &["Secret", "ConfigMap"],
+        target_group: "",
+        ns: Ns::Own,
+        keys: Keys::None,
+        named: true,
+        optional: true,
+        via: "postBuild.substituteFrom",
+        order: Order::Before,
+    },
+    Fixed {
+        group: "postgresql.cnpg.io",
+        kinds: &["Cluster"],
+        items: &[],
+        name: &["spec", "bootstrap", "initdb", "secret", "name"],
+        target: &["Secret"],
+        target_group: "",
+        ns: Ns::Own,
+        keys: Keys::UserPassword,
+        named: false,
+        optional: false,
+        via: "bootstrap.initdb.secret",
+        order: Order::NoLater,
+    },
+    Fixed {
+        group: "postgresql.cnpg.io",
+        kinds: &["Cluster"],
+        items: &[],
+        name: &["spec", "superuserSecret", "name"],
+        target: &["Secret"],
+        target_group: "",
+        ns: Ns::Own,
+        keys: Keys::UserPassword,
+        named: false,
+        optional: false,
+        via: "superuserSecret",
+        order: Order::NoLater,
+    },
+    Fixed {
+        group: "postgresql.cnpg.io",
+        kinds: &["Cluster"],
+        items: &["spec", "managed", "roles"],
+        name: &["passwordSecret", "name"],
+        target: &["Secret"],
+        target_group: "",
+        ns: Ns::Own,
+        keys: Keys::UserPassword,
+        named: false,
+        optional: false,
+        via: "managed.roles[].passwordSecret",
+        order: Order::NoLater,
+    },
+    Fixed {
+        group: "postgresql.cnpg.io",
+        kinds: &["Database", "Pooler", "ScheduledBackup", "Backup"],
+        items: &[],
+        name: &["spec", "cluster", "name"],
+        target: &["Cluster"],
+        target_group: "postgresql.cnpg.io",
+        ns: Ns::Own,
+        keys: Keys::None,
+        named: false,
+        optional: false,
+        via: "spec.cluster",
+        order: Order::Free,
+    },
+];
+
+/// The node at `path` below `n`.
+fn node_at<'a>(n: &'a Node, path: &[&str]) -> Option<&'a Node> {
+    path.iter().try_fold(n, |n, k| n.get(k))
+}
+
+impl<'a> Collect<'a, '_> {
+    /// Collects the references `f` describes in `root`, a document of one of its kinds.
+    fn fixed(&mut self, f: &Fixed, root: &'a Node, own: &[String]) {
+        let holders = if f.items.is_empty() {
+            vec![root]
+        } else {
+            node_at(root, f.items)
+                .map(NodeExt::items)
+                .unwrap_or_default()
+        };
+        for holder in holders {
+            if f.optional && holder.get("optional").is_some_and(NodeExt::is_true) {
+                continue;
+            }
+            let Some(name) = node_at(holder, f.name) else {
+                continue;
+            };
+            // The object holding the name (its `kind`, `namespace` and `valuesKey` siblings).
+            let object = node_at(holder, &f.name[..f.name.len() - 1]).unwrap_or(holder);
+            let kind = if f.named {
+                let said = object.get("kind").and_then(NodeExt::as_str);
+                match f.target.iter().find(|t| Some(**t) == said) {
+                    Some(t) => t,
+                    None => continue,
+                }
+            } else {
+                f.target[0]
+            };
+            let namespaces = match f.ns {
+                Ns::Own => own.to_vec(),
+                Ns::Explicit => match object.get("namespace").and_then(NodeExt::as_str) {
+                    Some(ns) => vec![ns.to_owned()],
+                    None => own.to_vec(),
+                },
+                Ns::OwnOutsideFluxSystem => {
+                    if own.iter().any(|n| n == "flux-system") {
+                        continue;
+                    }
+                    own.to_vec()
+                }
+            };
+            let keys = match f.keys {
+                Keys::None => Vec::new(),
+                Keys::UserPassword => {
+                    vec![("username".to_owned(), name), ("password".to_owned(), name)]
+                }
+                Keys::ValuesKey => match object.get("valuesKey") {
+                    Some(k) => k.as_str().map(|s| (s.to_owned(), k)).into_iter().collect(),
+                    None => vec![("values.yaml".to_owned(), name)],
+                },
+            };
+            self.push(
+                kind,
+                f.target_group,
+                name,
+                namespaces,
+                keys,
+                f.via,
+                false,
+                f.order,
+            );
+        }
+    }
+}
+
 /// Every reference in the tree.
 pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
     let ix = cx.index;
@@ -672,173 +948,19 @@ pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
                 None => own.clone(),
             }
         };
+        for f in FIXED {
+            if f.group == group && f.kinds.contains(&kind) {
+                c.fixed(f, &d.root, &own);
+            }
+        }
         match (group, kind) {
             ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-                for vf in d
-                    .get(&["spec", "valuesFrom"])
-                    .map(NodeExt::items)
-                    .unwrap_or_default()
-                {
-                    if vf.get("optional").is_some_and(NodeExt::is_true) {
-                        continue;
-                    }
-                    let kind = match vf.get("kind").and_then(NodeExt::as_str) {
-                        Some("Secret") => "Secret",
-                        Some("ConfigMap") => "ConfigMap",
-                        _ => continue,
-                    };
-                    let Some(name) = vf.get("name") else { continue };
-                    let keys = match vf.get("valuesKey") {
-                        Some(k) => k.as_str().map(|s| (s.to_owned(), k)).into_iter().collect(),
-                        None => vec![("values.yaml".to_owned(), name)],
-                    };
-                    c.push(
-                        kind,
-                        "",
-                        name,
-                        own.clone(),
-                        keys,
-                        "valuesFrom",
-                        false,
-                        Order::NoLater,
-                    );
-                }
-                if let Some(cr) = d.get(&["spec", "chartRef"])
-                    && cr.get("kind").and_then(NodeExt::as_str) == Some("OCIRepository")
-                    && let Some(name) = cr.get("name")
-                {
-                    let ns = explicit_ns(cr);
-                    c.push(
-                        "OCIRepository",
-                        "source.toolkit.fluxcd.io",
-                        name,
-                        ns,
-                        Vec::new(),
-                        "chartRef",
-                        false,
-                        Order::NoLater,
-                    );
-                }
-                if let Some(sr) = d.get(&["spec", "chart", "spec", "sourceRef"])
-                    && let Some(name) = sr.get("name")
-                {
-                    let kind = match sr.get("kind").and_then(NodeExt::as_str) {
-                        Some("HelmRepository") => "HelmRepository",
-                        Some("GitRepository") => "GitRepository",
-                        Some("Bucket") => "Bucket",
-                        _ => "",
-                    };
-                    if !kind.is_empty() {
-                        let ns = explicit_ns(sr);
-                        c.push(
-                            kind,
-                            "source.toolkit.fluxcd.io",
-                            name,
-                            ns,
-                            Vec::new(),
-                            "chart.spec.sourceRef",
-                            false,
-                            Order::NoLater,
-                        );
-                    }
-                }
-                for dep in d
-                    .get(&["spec", "dependsOn"])
-                    .map(NodeExt::items)
-                    .unwrap_or_default()
-                {
-                    if let Some(name) = dep.get("name") {
-                        let ns = explicit_ns(dep);
-                        c.push(
-                            "HelmRelease",
-                            "helm.toolkit.fluxcd.io",
-                            name,
-                            ns,
-                            Vec::new(),
-                            "dependsOn",
-                            false,
-                            Order::Free,
-                        );
-                    }
-                }
                 if let Some(values) = d.get(&["spec", "values"]) {
                     let rns: Vec<String> = match d.str_at(&["spec", "targetNamespace"]) {
                         Some(t) => vec![t.to_owned()],
                         None => own.clone(),
                     };
                     c.pod_refs(values, &rns, true);
-                }
-            }
-            ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
-                if let Some(sr) = d.get(&["spec", "sourceRef"])
-                    && let Some(name) = sr.get("name")
-                {
-                    let kind = match sr.get("kind").and_then(NodeExt::as_str) {
-                        Some("GitRepository") => "GitRepository",
-                        Some("OCIRepository") => "OCIRepository",
-                        Some("Bucket") => "Bucket",
-                        _ => "",
-                    };
-                    if !kind.is_empty() {
-                        let ns = explicit_ns(sr);
-                        c.push(
-                            kind,
-                            "source.toolkit.fluxcd.io",
-                            name,
-                            ns,
-                            Vec::new(),
-                            "sourceRef",
-                            false,
-                            Order::Before,
-                        );
-                    }
-                }
-                if let Some(name) = d.get(&["spec", "decryption", "secretRef", "name"]) {
-                    // The bootstrap key Secret in flux-system is made by hand or by
-                    // `flux bootstrap`; only other namespaces are checked.
-                    let ns: Vec<String> = own
-                        .iter()
-                        .filter(|n| *n != "flux-system")
-                        .cloned()
-                        .collect();
-                    if ns.len() == own.len() {
-                        c.push(
-                            "Secret",
-                            "",
-                            name,
-                            ns,
-                            Vec::new(),
-                            "decryption.secretRef",
-                            false,
-                            Order::Before,
-                        );
-                    }
-                }
-                for sf in d
-                    .get(&["spec", "postBuild", "substituteFrom"])
-                    .map(NodeExt::items)
-                    .unwrap_or_default()
-                {
-                    if sf.get("optional").is_some_and(NodeExt::is_true) {
-                        continue;
-                    }
-                    let kind = match sf.get("kind").and_then(NodeExt::as_str) {
-                        Some("Secret") => "Secret",
-                        Some("ConfigMap") => "ConfigMap",
-                        _ => continue,
-                    };
-                    if let Some(name) = sf.get("name") {
-                        c.push(
-                            kind,
-                            "",
-                            name,
-                            own.clone(),
-                            Vec::new(),
-                            "postBuild.substituteFrom",
-                            false,
-                            Order::Before,
-                        );
-                    }
                 }
             }
             ("cert-manager.io", "ClusterIssuer" | "Issuer") => {
@@ -881,51 +1003,6 @@ pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
                 }
             }
             ("postgresql.cnpg.io", "Cluster") => {
-                let basic = |n: &'a Node| -> Vec<(String, &'a Node)> {
-                    vec![("username".to_owned(), n), ("password".to_owned(), n)]
-                };
-                if let Some(n) = d.get(&["spec", "bootstrap", "initdb", "secret", "name"]) {
-                    c.push(
-                        "Secret",
-                        "",
-                        n,
-                        own.clone(),
-                        basic(n),
-                        "bootstrap.initdb.secret",
-                        false,
-                        Order::NoLater,
-                    );
-                }
-                if let Some(n) = d.get(&["spec", "superuserSecret", "name"]) {
-                    c.push(
-                        "Secret",
-                        "",
-                        n,
-                        own.clone(),
-                        basic(n),
-                        "superuserSecret",
-                        false,
-                        Order::NoLater,
-                    );
-                }
-                for role in d
-                    .get(&["spec", "managed", "roles"])
-                    .map(NodeExt::items)
-                    .unwrap_or_default()
-                {
-                    if let Some(n) = role.get("passwordSecret").and_then(|p| p.get("name")) {
-                        c.push(
-                            "Secret",
-                            "",
-                            n,
-                            own.clone(),
-                            basic(n),
-                            "managed.roles[].passwordSecret",
-                            false,
-                            Order::NoLater,
-                        );
-                    }
-                }
                 if let Some(certs) = d.get(&["spec", "certificates"]) {
                     for (k, _, v) in certs.pairs() {
                         if k.ends_with("Secret") {
@@ -944,20 +1021,6 @@ pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
                 }
                 if let Some(spec) = d.get(&["spec"]) {
                     c.pod_refs(spec, &own, false);
-                }
-            }
-            ("postgresql.cnpg.io", "Database" | "Pooler" | "ScheduledBackup" | "Backup") => {
-                if let Some(n) = d.get(&["spec", "cluster", "name"]) {
-                    c.push(
-                        "Cluster",
-                        "postgresql.cnpg.io",
-                        n,
-                        own.clone(),
-                        Vec::new(),
-                        "spec.cluster",
-                        false,
-                        Order::Free,
-                    );
                 }
             }
             (
@@ -1043,6 +1106,26 @@ pub(crate) fn references<'a>(cx: &Context<'a>, m: &Model) -> Vec<Ref<'a>> {
     c.out
 }
 
+/// The help for psd's ClusterIssuer when the Cloudflare token Secret is missing: psd writes
+/// that Secret only once it is given the token.
+const CLOUDFLARE_TOKEN_HELP: &str = "psd writes this Secret once it has the Cloudflare API token (permissions Zone:DNS:Edit and Zone:Zone:Read): run `psd render --cloudflare-token-file FILE` with the token in FILE (kept outside the repository), or with CLOUDFLARE_API_TOKEN set";
+
+/// Whether the file holding document `doc` was written by `psd render`: it is listed in a
+/// `.psd-files` record of the tree (paths there are relative to the repository root).
+fn rendered_by_psd(cx: &Context, doc: usize) -> bool {
+    let file = &cx.tree.files[cx.index.docs[doc].file].path;
+    let wanted = crate::report::repo_relative(cx.tree, file);
+    cx.tree
+        .files
+        .iter()
+        .filter(|f| f.path == ".psd-files" || f.path.ends_with("/.psd-files"))
+        .filter_map(crate::tree::File::text)
+        .flat_map(str::lines)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .any(|(_, path)| path.trim() == wanted)
+}
+
 /// Whether document `doc` holds `key` under `data`/`stringData` (Secret) or
 /// `data`/`binaryData` (ConfigMap).
 fn has_key(cx: &Context, doc: usize, key: &str) -> bool {
@@ -1093,6 +1176,14 @@ pub fn check(cx: &Context, out: &mut Sink) {
                 } else {
                     format!(" in namespace `{wanted}`")
                 };
+                let help = if r.kind == "Secret"
+                    && r.name == psd_model::CloudflareConfig::SECRET_NAME
+                    && rendered_by_psd(cx, r.doc)
+                {
+                    CLOUDFLARE_TOKEN_HELP
+                } else {
+                    ""
+                };
                 out.at(
                     cx,
                     &MISSING_OBJECT,
@@ -1102,7 +1193,7 @@ pub fn check(cx: &Context, out: &mut Sink) {
                         "{referrer} names {} `{}` ({}), which is not in the tree{place}",
                         r.kind, r.name, r.via
                     ),
-                    "",
+                    help,
                 );
             }
             continue;

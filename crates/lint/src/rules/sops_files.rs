@@ -256,7 +256,7 @@ fn patched_with_decryption(cx: &Context, doc: usize) -> bool {
         let Some(kfile) = crate::index::kustomization_in(cx.tree, dir) else {
             return false;
         };
-        let Some(kdoc) = cx.index.docs.iter().find(|d| d.file == kfile) else {
+        let Some(kdoc) = cx.index.first_doc.get(&kfile).map(|&d| &cx.index.docs[d]) else {
             return false;
         };
         ["patches", "patchesStrategicMerge", "patchesJson6902"]
