@@ -209,6 +209,7 @@ fn run_groups(command: GroupsCommand) -> Result<(), Failure> {
         _ => threshold,
     };
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("groups", &identities);
     let out = rekey::update_keys(
         &bytes,
         format,
@@ -303,8 +304,11 @@ fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
         &beside.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
     );
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("updatekeys", &identities);
     let outcomes: Vec<Outcome> = if args.yes {
+        let progress = crate::ui::Progress::new("psd updatekeys", paths.len());
         let mut outcomes = in_parallel(&paths, |file| {
+            crate::verbose!("psd updatekeys: reading {}", file.display());
             let mut o = Outcome {
                 out: String::new(),
                 err: String::new(),
@@ -322,8 +326,10 @@ fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
                 }
                 Ok(())
             });
+            progress.inc();
             o
         });
+        drop(progress);
         // Every file at once: one flush to disk instead of two per file.
         let mut written = Vec::new();
         let mut staged = Vec::new();
@@ -663,6 +669,7 @@ fn run_rotate(args: &RotateArgs) -> Result<(), Failure> {
         .map_or(Ok(StoreOptions::default()), SopsConfig::store_options)
         .map_err(dump_error("Error dumping file"))?;
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("rotate", &identities);
     let opts = DecryptOptions {
         ignore_mac: args.ignore_mac,
         require_version: true,
