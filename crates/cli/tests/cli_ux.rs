@@ -124,7 +124,10 @@ fn completions_for_each_shell() {
         for sub in ["render", "lint", "updatekeys", "completions", "man"] {
             assert!(script.contains(sub), "{shell}: no {sub}");
         }
-        assert!(script.contains("verbose") && script.contains("color"), "{shell}");
+        assert!(
+            script.contains("verbose") && script.contains("color"),
+            "{shell}"
+        );
         // The shell itself parses it, where installed.
         if let Some(sh) = on_path(shell) {
             let f = s.dir.path().join(format!("psd.{shell}"));
