@@ -30,7 +30,7 @@ pub struct ManArgs {
     /// The subcommand whose page to print (psd-SUBCOMMAND(1)) [default: psd(1)].
     #[arg(value_name = "SUBCOMMAND", conflicts_with = "dir")]
     command: Option<String>,
-    /// Write every page (psd.1 and psd-<subcommand>.1) into this folder instead.
+    /// Write every page (psd.1 and psd-SUBCOMMAND.1) into this folder instead.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
 }
