@@ -86,6 +86,7 @@ fn run_merge(args: &MergeDriverArgs, name: &str) -> Result<(), Vec<String>> {
         .and_then(|c| SopsConfig::store_options(&c).ok())
         .unwrap_or_default();
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("merge-driver", &identities);
     let opts = DecryptOptions {
         store,
         ..DecryptOptions::default()
@@ -175,6 +176,7 @@ pub fn textconv(args: TextconvArgs) -> ExitCode {
     };
     let format = Format::from_path(&args.file);
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("diff-textconv", &identities);
     let out = match api::decrypt(&bytes, format, &identities, &DecryptOptions::default()) {
         Ok(d) => std::io::stdout().write_all(&d.plain),
         Err(_) => std::io::stdout().write_all(&bytes),

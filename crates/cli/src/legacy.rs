@@ -9,11 +9,30 @@ use std::ffi::OsString;
 /// What the first argument must not be for the arguments to be a legacy form.
 const NOT_LEGACY: [&str; 4] = ["-h", "--help", "-V", "--version"];
 
+/// How many arguments a global option (`psd -q render`) takes, or `None` when `arg` is none.
+fn global_option(arg: &str) -> Option<usize> {
+    match arg {
+        "-q" | "--quiet" | "-v" | "--verbose" | "--no-color" => Some(0),
+        "--color" => Some(1),
+        a if a.starts_with("--color=") => Some(0),
+        // Bundled short flags: -qv is not valid (they conflict), -vv is.
+        a if a.len() > 1 && a.starts_with('-') && !a.starts_with("--") => {
+            a[1..].chars().all(|c| c == 'v' || c == 'q').then_some(0)
+        }
+        _ => None,
+    }
+}
+
 /// Rewrites a legacy command line (`argv` with the program name first) into a subcommand form;
 /// any other command line is returned as it is. `subcommands` are the names that make a
 /// command line new-style. `Err` is sops's message for a `--set` it cannot split.
 pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsString>, String> {
-    let Some(first) = argv.get(1).and_then(|a| a.to_str()) else {
+    // Global options may come first (`psd -v render`, `psd --verbose -d f.yaml`).
+    let mut i = 1;
+    while let Some(n) = argv.get(i).and_then(|a| a.to_str()).and_then(global_option) {
+        i += 1 + n;
+    }
+    let Some(first) = argv.get(i).and_then(|a| a.to_str()) else {
         return Ok(argv);
     };
     if subcommands.iter().any(|s| s == first) || NOT_LEGACY.contains(&first) {
@@ -139,5 +158,25 @@ mod tests {
         assert_eq!(t(&["--help"]).unwrap(), ["--help"]);
         assert_eq!(t(&["-V"]).unwrap(), ["-V"]);
         assert_eq!(t(&[]).unwrap(), Vec::<String>::new());
+        // Global options before the subcommand or the help flag.
+        assert_eq!(t(&["-q", "render"]).unwrap(), ["-q", "render"]);
+        assert_eq!(
+            t(&["--color", "never", "-v", "render"]).unwrap(),
+            ["--color", "never", "-v", "render"]
+        );
+        assert_eq!(
+            t(&["--color=always", "--help"]).unwrap(),
+            ["--color=always", "--help"]
+        );
+        assert_eq!(t(&["-v"]).unwrap(), ["-v"]);
+    }
+
+    #[test]
+    fn global_options_go_along_with_a_legacy_form() {
+        assert_eq!(
+            t(&["--verbose", "-d", "f.yaml"]).unwrap(),
+            ["decrypt", "--verbose", "f.yaml"]
+        );
+        assert_eq!(t(&["-q", "f.yaml"]).unwrap(), ["edit", "-q", "f.yaml"]);
     }
 }

@@ -3,7 +3,7 @@
 //! `--fail-on`, 2 usage or I/O error).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -68,12 +68,7 @@ pub struct Args {
     /// List every rule (id, default severity, summary) and exit.
     #[arg(long)]
     list_rules: bool,
-    /// When to colour the human format: auto (a terminal, and NO_COLOR unset), always, never.
-    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
-    color: String,
-    /// Same as --color never.
-    #[arg(long)]
-    no_color: bool,
+    // Colour: the global --color / --no-color (crate::ui).
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -158,6 +153,7 @@ pub fn run(args: Args) -> ExitCode {
         for p in problems {
             eprintln!("psd lint: note: key source {}: {}", p.source_name, p.reason);
         }
+        crate::ui::keys_tried("lint", &ids);
         Some(ids)
     } else {
         None
@@ -168,10 +164,18 @@ pub fn run(args: Args) -> ExitCode {
     let mut yaml_files = 0;
     let mut queue: Vec<(PathBuf, Option<BTreeSet<String>>)> = jobs.into_iter().collect();
     while let Some((dir, only)) = queue.pop() {
-        let tree = match Tree::from_dir(&dir) {
+        crate::ui::label_next("psd lint: reading");
+        let read = Tree::from_dir_with_progress(&dir, &mut crate::ui::report);
+        crate::ui::finish_report();
+        let tree = match read {
             Ok(t) => t,
             Err(e) => return fail(e),
         };
+        crate::verbose!(
+            "psd lint: read {} file(s) under {}",
+            tree.files.len(),
+            dir.display()
+        );
         let mut only = only;
         if let Some(paths) = &mut only {
             // A path the repository's walk leaves out (ignored by .gitignore) was still asked
@@ -213,15 +217,7 @@ pub fn run(args: Args) -> ExitCode {
 
     let written = match format {
         report::Format::Human => {
-            let color = !args.no_color
-                && match args.color.as_str() {
-                    "always" => true,
-                    "never" => false,
-                    _ => {
-                        std::io::stdout().is_terminal()
-                            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    }
-                };
+            let color = crate::ui::color_stdout();
             report::human::write(
                 &mut out,
                 &findings,

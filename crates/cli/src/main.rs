@@ -9,8 +9,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod child;
+mod completions;
 mod config_cmd;
 mod git;
+mod help;
 mod keygen;
 mod legacy;
 mod lint_cmd;
@@ -21,10 +23,11 @@ mod sops_edit;
 mod sops_exec;
 mod sops_keys;
 mod sops_set;
+mod ui;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+use clap::{FromArgMatches as _, Parser, Subcommand};
 
 // mimalloc instead of glibc malloc: the stores build trees of many small strings, and the
 // allocator was a sixth of decrypting a 1 MB YAML file (bench/README.md).
@@ -33,12 +36,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// psd: render, encrypt and check SOPS-encrypted Flux GitOps trees for K3s clusters.
 #[derive(Debug, Parser)]
-#[command(name = "psd", version, about, long_about = None)]
-#[command(
-    after_help = "Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
-the sops commands (encrypt, decrypt, filestatus, set, unset, edit, updatekeys, rotate, groups, exec-env, exec-file) use the exit codes of sops."
-)]
+// The version line (with the sops format psd writes) is set in `help::command`.
+#[command(name = "psd", about, long_about = None)]
+#[command(after_help = "Examples:
+  psd render && psd lint
+  psd -v decrypt gitops/apps/db.enc.yaml
+  psd completions bash > ~/.local/share/bash-completion/completions/psd
+
+Exit codes: 0 ok, 1 findings or drift, 2 usage or input error; \
+the sops commands (encrypt, decrypt, filestatus, set, unset, edit, updatekeys, rotate, groups, exec-env, exec-file) use the exit codes of sops. \
+Every command's --help has its examples and exit codes.")]
 struct Cli {
+    #[command(flatten)]
+    global: ui::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,10 +91,14 @@ enum Command {
     ExecEnv(sops_exec::ExecEnvArgs),
     /// Run a command with the decrypted file as a FIFO or private file (like sops exec-file).
     ExecFile(sops_exec::ExecFileArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff), or write all of them with --dir.
+    Man(completions::ManArgs),
 }
 
 fn main() -> ExitCode {
-    let command = Cli::command();
+    let command = help::command();
     let names: Vec<String> = command
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
@@ -101,6 +115,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    ui::init(&cli.global);
     match cli.command {
         Command::Keygen(args) => keygen::run(args),
         Command::Render(args) => render::run(args),
@@ -120,15 +135,15 @@ fn main() -> ExitCode {
         Command::Edit(args) => sops_edit::edit(args),
         Command::ExecEnv(args) => sops_exec::exec_env(args),
         Command::ExecFile(args) => sops_exec::exec_file(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     #[test]
     fn cli_definition_is_consistent() {
-        super::Cli::command().debug_assert();
+        super::help::command().debug_assert();
     }
 }

@@ -118,7 +118,7 @@ pub fn run(args: Args) -> ExitCode {
             match psd_render::find_repo_root(Path::new("."), home.as_deref()) {
                 Some(found) => {
                     if std::env::current_dir().is_ok_and(|cwd| cwd != found.path) {
-                        eprintln!(
+                        crate::note!(
                             "psd render: rendering the repository at {} (it holds {}); pass \
                              --root DIR to choose another",
                             found.path.display(),
@@ -138,21 +138,41 @@ pub fn run(args: Args) -> ExitCode {
     opts.force = args.force;
     opts.rotate = args.rotate;
     opts.on_wait = Some(|root| {
-        eprintln!(
+        crate::note!(
             "psd render: waiting for another psd render in {} to finish",
             root.display()
         );
     });
 
-    let report = match psd_render::render(&opts) {
+    crate::verbose!(
+        "psd render: repository {}, cluster description {}",
+        opts.repo_root.display(),
+        opts.config_path.as_ref().map_or_else(
+            || match opts.repo_root.join("psd.yaml") {
+                p if p.is_file() => p.display().to_string(),
+                _ => "the embedded default".to_owned(),
+            },
+            |p| p.display().to_string()
+        )
+    );
+    crate::ui::label_next("psd render");
+    opts.on_progress = Some(crate::ui::report);
+    let rendered = psd_render::render(&opts);
+    crate::ui::finish_report();
+    let report = match rendered {
         Ok(r) => r,
         Err(e) => {
             eprintln!("psd render: error: {e}");
             return ExitCode::from(2);
         }
     };
+    // The render's notes are about what it did to keys and files (a key created, to back up;
+    // .sops.yaml written; a credential rotated): shown even with --quiet.
     for note in &report.notes {
         eprintln!("psd render: {note}");
+    }
+    for c in &report.changes {
+        crate::verbose!("psd render: {:<9} {}", c.kind, c.path);
     }
     for warning in &report.warnings {
         eprintln!("psd render: warning: {warning}");
@@ -179,7 +199,7 @@ pub fn run(args: Args) -> ExitCode {
                     written += 1;
                 }
             }
-            eprintln!(
+            crate::note!(
                 "psd render: {written} file(s) changed, {} unchanged",
                 report.changes.len() - written
             );
@@ -229,7 +249,7 @@ fn check_outcome(report: &psd_render::Report, require_key: bool) -> ExitCode {
         return ExitCode::from(1);
     }
     if unopened.is_empty() {
-        eprintln!(
+        crate::note!(
             "psd render --check: no drift ({} files)",
             report.changes.len()
         );

@@ -192,6 +192,7 @@ pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>, Failure> {
                         format!("Error reading file: read {}: {e}", abs.display()),
                     )
                 })?;
+            crate::verbose!("psd: read {} ({} bytes)", abs.display(), buf.len());
         }
         None => {
             std::io::stdin().read_to_end(&mut buf).map_err(|e| {
@@ -394,6 +395,7 @@ fn run_decrypt(args: DecryptArgs) -> Result<(), Failure> {
         )?,
     };
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("decrypt", &identities);
     let (tree, meta) = psd_sops::store_for(in_fmt, opts.store)
         .load_encrypted(&encrypted)
         .map_err(encrypted_load_error)?;

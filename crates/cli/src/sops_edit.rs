@@ -99,6 +99,7 @@ fn run_edit(args: &EditArgs) -> Result<(), Failure> {
             )
         })?;
         let (identities, _problems) = Identities::from_env();
+        crate::ui::keys_tried("edit", &identities);
         let opts = DecryptOptions {
             ignore_mac: args.ignore_mac,
             require_version: true,

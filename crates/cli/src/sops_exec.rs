@@ -120,6 +120,7 @@ fn decrypt_tree(
         )
     })?;
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("exec", &identities);
     let opts = DecryptOptions {
         ignore_mac,
         require_version: true,

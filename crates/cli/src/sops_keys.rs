@@ -210,6 +210,7 @@ fn run_groups(command: GroupsCommand) -> Result<(), Failure> {
         _ => threshold,
     };
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("groups", &identities);
     let out = rekey::update_keys(
         &bytes,
         format,
@@ -304,12 +305,15 @@ fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
         &beside.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
     );
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("updatekeys", &identities);
     let outcomes: Vec<Outcome> = if args.yes {
         // A file named twice (or through a link) is done once: the second lock on it would
         // wait for the first forever. Its later names report what sops reports when it comes
         // to a file it has just updated.
         let (unique, same_as) = first_names(&paths);
+        let progress = crate::ui::Progress::new("psd updatekeys", unique.len());
         let mut outcomes = in_parallel(&unique, |file| {
+            crate::verbose!("psd updatekeys: reading {}", file.display());
             let mut o = Outcome {
                 out: String::new(),
                 err: String::new(),
@@ -327,8 +331,10 @@ fn run_updatekeys(args: &UpdatekeysArgs) -> Result<(), Failure> {
                 }
                 Ok(())
             });
+            progress.inc();
             o
         });
+        drop(progress);
         // Every file at once: one flush to disk instead of two per file.
         let mut written = Vec::new();
         let mut staged = Vec::new();
@@ -726,6 +732,7 @@ fn run_rotate(args: &RotateArgs) -> Result<(), Failure> {
         .map_or(Ok(StoreOptions::default()), SopsConfig::store_options)
         .map_err(dump_error("Error dumping file"))?;
     let (identities, _problems) = Identities::from_env();
+    crate::ui::keys_tried("rotate", &identities);
     let opts = DecryptOptions {
         ignore_mac: args.ignore_mac,
         require_version: true,

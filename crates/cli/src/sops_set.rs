@@ -126,6 +126,7 @@ impl Target {
             )
         })?;
         let (identities, _problems) = Identities::from_env();
+        crate::ui::keys_tried("set", &identities);
         let opts = DecryptOptions {
             ignore_mac,
             require_version: true,

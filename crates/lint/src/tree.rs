@@ -98,6 +98,16 @@ impl Tree {
     /// skipping `.git`. A single file is a tree of one file. The repository root is found by
     /// walking up to the nearest folder holding `.git`.
     pub fn from_dir(dir: &Path) -> Result<Self, ReadError> {
+        Self::from_dir_with_progress(dir, &mut |_, _| {})
+    }
+
+    /// [`Tree::from_dir`], calling `progress(done, total)` as the files are read (first with
+    /// `done == 0` once the folder has been walked, last with `done == total`), so a caller
+    /// can show progress; this crate prints nothing itself.
+    pub fn from_dir_with_progress(
+        dir: &Path,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Self, ReadError> {
         let meta = std::fs::metadata(dir).map_err(|source| ReadError::Io {
             path: dir.to_owned(),
             source,
@@ -128,7 +138,10 @@ impl Tree {
             }
         }
         let mut files = Vec::with_capacity(paths.len());
-        for p in paths {
+        let total = paths.len();
+        progress(0, total);
+        for (done, p) in paths.into_iter().enumerate() {
+            progress(done, total);
             let rel = p.strip_prefix(&root).unwrap_or(&p);
             let rel = rel
                 .components()
@@ -146,6 +159,7 @@ impl Tree {
             };
             files.push(File { path: rel, bytes });
         }
+        progress(total, total);
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let repo_prefix = repo_prefix(&root);
         let sops_configs_above = sops_configs_above(&root, &repo_prefix);

@@ -66,6 +66,9 @@ pub struct RenderOptions {
     /// Called (with the repository root) when another render holds the repository's lock,
     /// before this one waits for it; e.g. to tell the user. The report also notes the wait.
     pub on_wait: Option<fn(&Path)>,
+    /// Called as the files of the tree are made (`done` of `total`, ending with
+    /// `done == total`), so a caller can show progress; this crate prints nothing itself.
+    pub on_progress: Option<fn(usize, usize)>,
     /// Credentials to generate anew, by name (`postgresql.password`, `redis.password`, …;
     /// an unknown name is an error listing the valid ones). Every other value is kept, and
     /// Secrets that copy a rotated value get the new one too. Needs a private key that opens
@@ -87,6 +90,7 @@ impl RenderOptions {
             allow_destructive: false,
             force: false,
             on_wait: None,
+            on_progress: None,
             rotate: Vec::new(),
         }
     }
@@ -309,7 +313,14 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
 
     // Final bytes of every file, in memory.
     let mut files: BTreeMap<String, (Vec<u8>, bool)> = BTreeMap::new(); // path → (bytes, unchecked)
-    for f in &planned {
+    let progress = |done: usize| {
+        if let Some(f) = opts.on_progress {
+            f(done, planned.len());
+        }
+    };
+    progress(0);
+    for (done, f) in planned.iter().enumerate() {
+        progress(done);
         let bytes =
             match &f.content {
                 FileContent::Plain(text) => (text.clone().into_bytes(), false),
@@ -357,6 +368,7 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
             };
         files.insert(f.path.clone(), bytes);
     }
+    progress(planned.len());
     let planned_paths: BTreeSet<&str> = files.keys().map(String::as_str).collect();
     report.warnings.extend(guard::removed_services(
         root,
