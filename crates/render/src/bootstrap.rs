@@ -194,10 +194,10 @@ pub fn held_keys(env: &KeyEnv) -> (Vec<HeldKey>, Vec<String>, Vec<SetupError>) {
     if let Some(p) = env.var("SOPS_AGE_KEY_FILE") {
         files.push((PathBuf::from(p), true));
     }
-    if let Some(p) = psd_sops::keysource::default_key_file_path(|n| env.var(n)) {
-        if !files.iter().any(|(f, _)| f == &p) {
-            files.push((p, false));
-        }
+    if let Some(p) = psd_sops::keysource::default_key_file_path(|n| env.var(n))
+        && !files.iter().any(|(f, _)| f == &p)
+    {
+        files.push((p, false));
     }
     for (path, configured) in files {
         let name = if configured {
@@ -467,11 +467,13 @@ fn normalize_remote(remote: &str) -> Result<String, SetupError> {
         };
     }
     // scp-like syntax: [user@]host:path (no slash before the colon).
-    if let Some((host, path)) = remote.split_once(':') {
-        if !host.contains('/') && !host.is_empty() && !path.is_empty() {
-            let path = path.trim_start_matches('/');
-            return Ok(format!("ssh://{host}/{path}"));
-        }
+    if let Some((host, path)) = remote.split_once(':')
+        && !host.contains('/')
+        && !host.is_empty()
+        && !path.is_empty()
+    {
+        let path = path.trim_start_matches('/');
+        return Ok(format!("ssh://{host}/{path}"));
     }
     Err(bad(
         remote,

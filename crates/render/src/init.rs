@@ -363,8 +363,10 @@ mod tests {
 
     #[test]
     fn the_written_description_reads_back() {
-        let mut cfg = ClusterConfig::default();
-        cfg.domain = "example.org".into();
+        let mut cfg = ClusterConfig {
+            domain: "example.org".into(),
+            ..ClusterConfig::default()
+        };
         cfg.acme.email = "ops+acme@example.org".into();
         cfg.flux.cluster_name = "home".into();
         cfg.services.redis.enabled = false;
