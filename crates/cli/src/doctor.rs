@@ -120,7 +120,13 @@ pub fn run(args: Args) -> ExitCode {
     let cfgr = cfg.as_ref().unwrap_or(&default_cfg);
     let recipients = check_keys(&mut r, &root, cfgr);
     check_decrypt(&mut r, &root, recipients.is_some());
-    if cfg.is_some() {
+    if !root.join(&cfgr.flux.root).is_dir() {
+        r.fail(
+            "render --check",
+            format!("{} is not rendered yet", cfgr.flux.root),
+            "`psd render --cloudflare-token-file -` (paste the Cloudflare API token, then Ctrl-D)",
+        );
+    } else if cfg.is_some() {
         check_render(&mut r, &ropts);
     } else {
         r.skip("render --check", "psd.yaml is not valid");

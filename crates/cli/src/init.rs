@@ -2,7 +2,7 @@
 //! [`psd_render::init::init`], and print the next steps.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use psd_render::init::{InitOptions, KeyOutcome};
@@ -238,9 +238,14 @@ pub fn run(args: Args) -> ExitCode {
             k.display()
         ));
     }
+    let cd = if args.root == Path::new(".") {
+        String::new()
+    } else {
+        format!("cd {root} && ")
+    };
     step(format!(
         "Render the tree with your Cloudflare API token (Zone DNS Edit + Zone Read):\n       \
-         cd {root} && psd render --cloudflare-token-file -   (paste the token, then Ctrl-D)"
+         {cd}psd render --cloudflare-token-file -   (paste the token, then Ctrl-D)"
     ));
     if !in_git {
         step(
