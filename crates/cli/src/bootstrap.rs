@@ -169,6 +169,26 @@ pub(crate) fn unreachable_fix() -> String {
     )
 }
 
+/// `s` with every age private key (`AGE-SECRET-KEY-1…`, any case) replaced.
+pub(crate) fn redact_keys(s: &str) -> String {
+    let upper = s.to_ascii_uppercase();
+    let mut out = String::with_capacity(s.len());
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(i) = upper[from..].find("AGE-SECRET-KEY-1") {
+        let start = from + i;
+        let end = upper[start..]
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+            .map_or(upper.len(), |n| start + n);
+        out.push_str(&s[rest..start]);
+        out.push_str("[redacted]");
+        rest = end;
+        from = end;
+    }
+    out.push_str(&s[rest..]);
+    out
+}
+
 /// Runs `kubectl args…` with `stdin` on its standard input; `Err` holds its error output,
 /// with `secret` (if any) replaced.
 fn kubectl(args: &[&str], stdin: &[u8], secret: Option<&str>) -> Result<String, String> {
@@ -187,11 +207,11 @@ fn kubectl(args: &[&str], stdin: &[u8], secret: Option<&str>) -> Result<String, 
         .wait_with_output()
         .map_err(|e| format!("kubectl: {e}"))?;
     let redact = |s: &[u8]| {
-        let s = String::from_utf8_lossy(s).into_owned();
-        match secret {
-            Some(k) if !k.is_empty() => s.replace(k, "[redacted]"),
-            _ => s,
+        let mut s = String::from_utf8_lossy(s).into_owned();
+        if let Some(k) = secret.filter(|k| !k.is_empty()) {
+            s = s.replace(k, "[redacted]");
         }
+        redact_keys(&s)
     };
     if out.status.success() {
         Ok(redact(&out.stdout))
@@ -336,13 +356,12 @@ fn apply(key: &HeldKey) -> Result<(), ExitCode> {
             )
         }
     };
-    match kubectl(&args, NAMESPACE_MANIFEST.as_bytes(), None) {
+    let secret = zeroize::Zeroizing::new(key.pair.identity().secret().expose_secret().to_owned());
+    match kubectl(&args, NAMESPACE_MANIFEST.as_bytes(), Some(&secret)) {
         Ok(out) => print!("{out}"),
         Err(e) => return Err(report("the flux-system namespace", &e)),
     }
     let manifests = bootstrap::flux_key_manifests(&key.pair);
-    let secret = key.pair.identity().secret().expose_secret().to_owned();
-    let secret = zeroize::Zeroizing::new(secret);
     match kubectl(&args, manifests.expose_secret().as_bytes(), Some(&secret)) {
         Ok(out) => print!("{out}"),
         Err(e) => return Err(report("the Secret flux-system/sops-age", &e)),
@@ -443,4 +462,16 @@ fn print_plan(args: &Args, key: &HeldKey, flux: &FluxBootstrap, path: &str) {
         "Check the repository and the cluster:",
         &[format!("psd doctor{root_arg} --cluster")],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_are_redacted() {
+        assert_eq!(
+            super::redact_keys("x AGE-SECRET-KEY-1ABC-def, age-secret-key-1zz\nend"),
+            "x [redacted], [redacted]\nend"
+        );
+        assert_eq!(super::redact_keys("nothing"), "nothing");
+    }
 }
