@@ -88,7 +88,9 @@ impl Report {
                 Outcome::Pass(d) => println!("ok    {check}: {d}"),
                 Outcome::Skip(d) => println!("skip  {check}: {d}"),
                 Outcome::Fail { what, fix } => {
-                    println!("FAIL  {check}: {what}");
+                    // One line per check: a multi-line cause is joined.
+                    let what: Vec<&str> = what.lines().map(str::trim).collect();
+                    println!("FAIL  {check}: {}", what.join("; "));
                     println!("      fix: {fix}");
                 }
             }

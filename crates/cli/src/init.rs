@@ -40,10 +40,10 @@ pub struct Args {
     /// The DNS zone the cluster serves (e.g. example.org).
     #[arg(long, value_name = "DOMAIN")]
     domain: Option<String>,
-    /// The Let's Encrypt account e-mail [default: admin@<domain>].
+    /// The Let's Encrypt account e-mail (default: admin@ followed by the domain).
     #[arg(long, value_name = "EMAIL")]
     email: Option<String>,
-    /// The Flux cluster name: the entry folder is gitops/clusters/<name> [default: k3s].
+    /// The Flux cluster name: the entry folder is gitops/clusters/NAME [default: k3s].
     #[arg(long, value_name = "NAME")]
     cluster_name: Option<String>,
     /// The services to run, comma-separated: postgresql, redis, authentik, or `none`
