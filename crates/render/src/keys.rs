@@ -430,17 +430,19 @@ fn created_note(appended: &psd_model::Appended, canonical: &Path, recipient: &st
     note.push_str(&format!(
         ", marked `# {}`; sops and psd read keys from there. Wrote .sops.yaml for its recipient \
          {recipient}. Back the key up now (e.g. in a password manager): it is the only key that \
-         decrypts this repository's Secrets. Give Flux the key: ",
+         decrypts this repository's Secrets. Give Flux the key with `psd bootstrap --apply` \
+         (`psd bootstrap` prints every step, in order), or by hand: ",
         marker(canonical)
     ));
     if appended.keys_before == 0 {
         note.push_str(&format!(
-            "kubectl create secret generic sops-age --namespace=flux-system \
-             --from-file=age.agekey={q}"
+            "kubectl create namespace flux-system && kubectl create secret generic sops-age \
+             --namespace=flux-system --from-file=age.agekey={q}"
         ));
     } else {
         note.push_str(&format!(
-            "{path} holds other keys too and Flux needs only this one: grep -F -x -A3 {} {q} | \
+            "kubectl create namespace flux-system; then, as {path} holds other keys too and \
+             Flux needs only this one: grep -F -x -A3 {} {q} | \
              kubectl create secret generic sops-age --namespace=flux-system \
              --from-file=age.agekey=/dev/stdin",
             shell_quote(&format!("# {}", marker(canonical)))
