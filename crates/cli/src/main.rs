@@ -8,11 +8,14 @@
 // The CLI is the one crate that writes to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bootstrap;
 mod child;
 mod completions;
 mod config_cmd;
+mod doctor;
 mod git;
 mod help;
+mod init;
 mod keygen;
 mod legacy;
 mod lint_cmd;
@@ -55,6 +58,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a cluster repository: psd.yaml, the age key, .sops.yaml, .gitignore entries.
+    Init(init::Args),
+    /// What the cluster needs before Flux can decrypt: print it, or apply it with --apply.
+    Bootstrap(bootstrap::Args),
+    /// Check the repository (and with --cluster the cluster): each check passed or failed.
+    Doctor(doctor::Args),
     /// Generate an age key pair in the keys.txt format (like age-keygen).
     Keygen(keygen::Args),
     /// Render the GitOps tree (gitops/) for the cluster description.
@@ -117,6 +126,9 @@ fn main() -> ExitCode {
     };
     ui::init(&cli.global);
     match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Bootstrap(args) => bootstrap::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Render(args) => render::run(args),
         Command::Config(args) => config_cmd::run(args),

@@ -116,6 +116,15 @@ pub(crate) fn sops_yaml(recipients: &[String]) -> Result<String, RenderError> {
 /// The age recipients of the `.sops.yaml` creation rule that sops would use for a
 /// rendered Secret (`gitops/….enc.yaml` under the config's directory).
 pub(crate) fn from_sops_yaml(path: &Path, text: &str) -> Result<Vec<String>, RenderError> {
+    from_sops_yaml_for(path, text, "gitops")
+}
+
+/// [`from_sops_yaml`] for the Secrets of a tree in `flux_root` (`<flux_root>/….enc.yaml`).
+pub(crate) fn from_sops_yaml_for(
+    path: &Path,
+    text: &str,
+    flux_root: &str,
+) -> Result<Vec<String>, RenderError> {
     let bad = |reason: String| RenderError::SopsConfig {
         path: path.to_owned(),
         reason,
@@ -125,7 +134,8 @@ pub(crate) fn from_sops_yaml(path: &Path, text: &str) -> Result<Vec<String>, Ren
     let dir = path.parent().unwrap_or(Path::new("."));
     let probe = std::path::absolute(dir)
         .unwrap_or_else(|_| dir.to_owned())
-        .join("gitops/secret.enc.yaml");
+        .join(flux_root)
+        .join("secret.enc.yaml");
     let rule = config.rule_for(&probe).map_err(|e| bad(e.to_string()))?;
     match rule.age_recipients().as_slice() {
         [group] if !group.is_empty() => Ok(group.clone()),
@@ -228,12 +238,12 @@ fn legacy_recipients(root: &Path) -> Result<Option<Vec<String>>, RenderError> {
 }
 
 /// The comment that marks the key psd created for the repository at `canonical_root`.
-fn marker(canonical_root: &Path) -> String {
+pub(crate) fn marker(canonical_root: &Path) -> String {
     format!("psd: cluster key for {}", canonical_root.display()).replace(['\n', '\r'], " ")
 }
 
 /// The repository root as the marker names it: absolute, links resolved.
-fn canonical_root(root: &Path) -> PathBuf {
+pub(crate) fn canonical_root(root: &Path) -> PathBuf {
     std::fs::canonicalize(root)
         .or_else(|_| std::path::absolute(root))
         .unwrap_or_else(|_| root.to_owned())
@@ -241,7 +251,7 @@ fn canonical_root(root: &Path) -> PathBuf {
 
 /// The recipient of the last key in `key_file` marked for `canonical_root` (a first render
 /// interrupted after it stored the key). A file that cannot be read holds none.
-fn marked_recipient(key_file: &Path, canonical_root: &Path) -> Option<String> {
+pub(crate) fn marked_recipient(key_file: &Path, canonical_root: &Path) -> Option<String> {
     let bytes = zeroize::Zeroizing::new(std::fs::read(key_file).ok()?);
     let text = std::str::from_utf8(&bytes).ok()?;
     let wanted = format!("# {}", marker(canonical_root));
@@ -269,7 +279,7 @@ fn marked_recipient(key_file: &Path, canonical_root: &Path) -> Option<String> {
 }
 
 /// Quotes `s` for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:@%,".contains(&b))
@@ -420,17 +430,19 @@ fn created_note(appended: &psd_model::Appended, canonical: &Path, recipient: &st
     note.push_str(&format!(
         ", marked `# {}`; sops and psd read keys from there. Wrote .sops.yaml for its recipient \
          {recipient}. Back the key up now (e.g. in a password manager): it is the only key that \
-         decrypts this repository's Secrets. Give Flux the key: ",
+         decrypts this repository's Secrets. Give Flux the key with `psd bootstrap --apply` \
+         (`psd bootstrap` prints every step, in order), or by hand: ",
         marker(canonical)
     ));
     if appended.keys_before == 0 {
         note.push_str(&format!(
-            "kubectl create secret generic sops-age --namespace=flux-system \
-             --from-file=age.agekey={q}"
+            "kubectl create namespace flux-system && kubectl create secret generic sops-age \
+             --namespace=flux-system --from-file=age.agekey={q}"
         ));
     } else {
         note.push_str(&format!(
-            "{path} holds other keys too and Flux needs only this one: grep -F -x -A3 {} {q} | \
+            "kubectl create namespace flux-system; then, as {path} holds other keys too and \
+             Flux needs only this one: grep -F -x -A3 {} {q} | \
              kubectl create secret generic sops-age --namespace=flux-system \
              --from-file=age.agekey=/dev/stdin",
             shell_quote(&format!("# {}", marker(canonical)))

@@ -18,6 +18,9 @@
 //! whatever a user added to a Secret (keys, labels, annotations, `data:` entries) or changed in
 //! it is kept. Only [`RenderOptions::rotate`] gives a credential a new value.
 //!
+//! [`init`] starts a cluster repository (`psd init`), and [`bootstrap`] holds what a cluster
+//! needs before Flux can decrypt (`psd bootstrap`, `psd doctor`).
+//!
 //! ```no_run
 //! use psd_render::{Mode, RenderOptions, render};
 //!
@@ -57,12 +60,14 @@
 //! # Ok::<(), psd_render::RenderError>(())
 //! ```
 
+pub mod bootstrap;
 mod codec;
 pub mod component;
 pub mod components;
 mod error;
 mod file_list;
 mod guard;
+pub mod init;
 mod kept;
 mod keyless;
 mod keys;
