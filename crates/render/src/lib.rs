@@ -18,6 +18,9 @@
 //! whatever a user added to a Secret (keys, labels, annotations, `data:` entries) or changed in
 //! it is kept. Only [`RenderOptions::rotate`] gives a credential a new value.
 //!
+//! [`connect`] gives the connection details of the services a rendered tree deploys (what
+//! `psd connect` prints), from its decrypted Secrets.
+//!
 //! ```no_run
 //! use psd_render::{Mode, RenderOptions, render};
 //!
@@ -31,6 +34,7 @@
 mod codec;
 pub mod component;
 pub mod components;
+pub mod connect;
 mod error;
 mod file_list;
 mod guard;
