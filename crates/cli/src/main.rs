@@ -10,6 +10,7 @@
 
 mod child;
 mod config_cmd;
+mod connect;
 mod git;
 mod keygen;
 mod legacy;
@@ -81,6 +82,9 @@ enum Command {
     ExecEnv(sops_exec::ExecEnvArgs),
     /// Run a command with the decrypted file as a FIFO or private file (like sops exec-file).
     ExecFile(sops_exec::ExecFileArgs),
+    /// Connection details of postgres, redis or authentik from the decrypted Secrets, or
+    /// `--exec CMD` with them in CMD's environment.
+    Connect(connect::Args),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Edit(args) => sops_edit::edit(args),
         Command::ExecEnv(args) => sops_exec::exec_env(args),
         Command::ExecFile(args) => sops_exec::exec_file(args),
+        Command::Connect(args) => connect::run(args),
     }
 }
 

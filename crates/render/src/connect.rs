@@ -229,7 +229,8 @@ impl Connection {
     }
 
     /// The environment a client gets: `PG*` and `DATABASE_URL`; `REDISCLI_AUTH`,
-    /// `VALKEYCLI_AUTH` and `REDIS_*`/`REDIS_URL`; `AUTHENTIK_URL`, `AUTHENTIK_USER`,
+    /// `VALKEYCLI_AUTH` and `REDIS_*`/`REDIS_URL`; `AUTHENTIK_URL`, `AUTHENTIK_API_URL`
+    /// (`…/api/v3/`), `AUTHENTIK_USER`,
     /// `AUTHENTIK_PASSWORD`, `AUTHENTIK_TOKEN`.
     #[must_use]
     pub fn variables(&self) -> Vec<Variable> {
@@ -270,6 +271,10 @@ impl Connection {
             }
             Service::Authentik => {
                 out.push(plain("AUTHENTIK_URL", &self.url(false)));
+                out.push(plain(
+                    "AUTHENTIK_API_URL",
+                    &self.url(false).replace("/if/admin/", "/api/v3/"),
+                ));
                 out.push(plain("AUTHENTIK_USER", &self.user));
                 out.push(secret("AUTHENTIK_PASSWORD", &self.password));
                 if let Some(t) = &self.token {

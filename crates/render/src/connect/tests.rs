@@ -355,6 +355,11 @@ fn authentik_admin_url_user_password_and_token() {
                 "https://auth.example.org/if/admin/".into(),
                 false
             ),
+            (
+                "AUTHENTIK_API_URL".into(),
+                "https://auth.example.org/api/v3/".into(),
+                false
+            ),
             ("AUTHENTIK_USER".into(), "akadmin".into(), false),
             ("AUTHENTIK_PASSWORD".into(), "boot-pw".into(), true),
             ("AUTHENTIK_TOKEN".into(), "boot-token".into(), true),
