@@ -90,6 +90,13 @@ impl Repo {
         cmd
     }
 
+    /// Runs `psd args…` with more variables (see [`Repo::psd`]).
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let mut cmd = self.psd(args);
+        cmd.envs(env.iter().copied());
+        Ran::from(cmd.output().unwrap())
+    }
+
     /// Runs `psd args…` (see [`Repo::psd`]).
     pub fn run(&self, args: &[&str]) -> Ran {
         Ran::from(self.psd(args).output().unwrap())
