@@ -73,7 +73,7 @@ pub struct Args {
     /// verifies the server (sslmode=verify-ca).
     #[arg(long, value_name = "FILE")]
     ca_file: Option<PathBuf>,
-    /// Print passwords, tokens and URLs with passwords (else shown as <hidden>).
+    /// Print passwords, tokens and URLs with passwords (else shown as `<hidden>`).
     #[arg(long, conflicts_with = "exec")]
     show_secrets: bool,
     /// Run this command (with /bin/sh -c) with the connection in its environment; nothing is

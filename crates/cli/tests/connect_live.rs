@@ -10,7 +10,7 @@
 //! pass, except under `CI=true`, where they fail.
 
 mod common;
-#[allow(dead_code, clippy::print_stderr)]
+#[allow(dead_code)]
 #[path = "../../render/tests/support/live.rs"]
 mod live;
 
