@@ -12,6 +12,7 @@ mod bootstrap;
 mod child;
 mod completions;
 mod config_cmd;
+mod connect;
 mod doctor;
 mod git;
 mod help;
@@ -104,6 +105,9 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff), or write all of them with --dir.
     Man(completions::ManArgs),
+    /// Connection details of postgres, redis or authentik from the decrypted Secrets, or
+    /// `--exec CMD` with them in CMD's environment.
+    Connect(connect::Args),
 }
 
 fn main() -> ExitCode {
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
         Command::ExecFile(args) => sops_exec::exec_file(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+        Command::Connect(args) => connect::run(args),
     }
 }
 

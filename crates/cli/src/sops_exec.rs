@@ -190,7 +190,7 @@ fn run_exec_env(args: &ExecEnvArgs) -> Result<(), Failure> {
 }
 
 /// The command's exit code becomes psd's, with sops's (Go's) line for it.
-fn command_result(ended: Ended) -> Result<(), Failure> {
+pub(crate) fn command_result(ended: Ended) -> Result<(), Failure> {
     let message = match ended {
         Ended::Code(0) => return Ok(()),
         Ended::Code(c) => format!("exit status {c}"),

@@ -20,6 +20,8 @@
 //!
 //! [`init`] starts a cluster repository (`psd init`), and [`bootstrap`] holds what a cluster
 //! needs before Flux can decrypt (`psd bootstrap`, `psd doctor`).
+//! [`connect`] gives the connection details of the services a rendered tree deploys (what
+//! `psd connect` prints), from its decrypted Secrets.
 //!
 //! ```no_run
 //! use psd_render::{Mode, RenderOptions, render};
@@ -64,6 +66,7 @@ pub mod bootstrap;
 mod codec;
 pub mod component;
 pub mod components;
+pub mod connect;
 mod error;
 mod file_list;
 mod guard;

@@ -10,13 +10,15 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use psd_model::secrecy::SecretString;
 use psd_render::{Mode, RenderOptions, render};
 use serde_json::Value;
-use support::live::{Postgres, Redis, valkey_acl_lines};
+use support::live::{
+    Postgres, Redis, apply_cloudnative_pg, find, of_kind, s, secret, tree_documents,
+    valkey_acl_lines,
+};
 
 const FIXTURE_KEY: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -45,108 +47,8 @@ fn rendered(config: &str) -> (tempfile::TempDir, Vec<(String, Value)>) {
     o.cloudflare_token = Some(SecretString::from("fixture-token".to_owned()));
     render(&o).unwrap();
 
-    let ids = psd_sops::keysource::Identities::parse_key_file(&key).unwrap();
-    let mut docs = Vec::new();
-    for entry in walkdir::WalkDir::new(dir.path().join("gitops")) {
-        let entry = entry.unwrap();
-        let name = entry.path().to_string_lossy().to_string();
-        if !name.ends_with(".yaml") {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).unwrap();
-        let text = if name.ends_with(".enc.yaml") {
-            let d = psd_sops::api::decrypt(
-                &bytes,
-                psd_sops::Format::Yaml,
-                &ids,
-                &psd_sops::api::DecryptOptions::default(),
-            )
-            .unwrap();
-            String::from_utf8(d.plain.to_vec()).unwrap()
-        } else {
-            String::from_utf8(bytes).unwrap()
-        };
-        for doc in serde_saphyr::from_str_multiple::<Value, Vec<Value>>(&text).unwrap() {
-            docs.push((name.clone(), doc));
-        }
-    }
+    let docs = tree_documents(dir.path(), &key);
     (dir, docs)
-}
-
-fn find<'a>(docs: &'a [(String, Value)], kind: &str, ns: &str, name: &str) -> &'a Value {
-    docs.iter()
-        .map(|(_, d)| d)
-        .find(|d| {
-            d["kind"] == kind && d["metadata"]["namespace"] == ns && d["metadata"]["name"] == name
-        })
-        .unwrap_or_else(|| panic!("{kind} {ns}/{name} is not rendered"))
-}
-
-fn of_kind<'a>(docs: &'a [(String, Value)], kind: &'a str) -> impl Iterator<Item = &'a Value> {
-    docs.iter()
-        .map(|(_, d)| d)
-        .filter(move |d| d["kind"] == kind)
-}
-
-/// `stringData` of Secret `ns/name`.
-fn secret(docs: &[(String, Value)], ns: &str, name: &str) -> BTreeMap<String, String> {
-    find(docs, "Secret", ns, name)["stringData"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect()
-}
-
-fn s<'a>(v: &'a Value, what: &str) -> &'a str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("{what} is not a string: {v}"))
-}
-
-/// Applies the Clusters and Databases to `pg` as CloudNativePG would; returns the logins the
-/// operator set up: role → (password, database it owns).
-fn apply_cloudnative_pg(pg: &Postgres, docs: &[(String, Value)]) -> BTreeMap<String, String> {
-    let mut logins = BTreeMap::new();
-    let clusters: Vec<&Value> = of_kind(docs, "Cluster").collect();
-    assert_eq!(clusters.len(), 1);
-    let cluster = clusters[0];
-    let ns = s(&cluster["metadata"]["namespace"], "namespace");
-    let initdb = &cluster["spec"]["bootstrap"]["initdb"];
-    let owner = s(&initdb["owner"], "initdb.owner");
-    let creds = secret(docs, ns, s(&initdb["secret"]["name"], "initdb.secret"));
-    // The operator takes the owner's password from the Secret; its username must be the owner.
-    assert_eq!(creds["username"], owner);
-    pg.cnpg_initdb(
-        owner,
-        s(&initdb["database"], "initdb.database"),
-        &creds["password"],
-    )
-    .unwrap();
-    logins.insert(owner.to_owned(), creds["password"].clone());
-    for role in cluster["spec"]["managed"]["roles"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let name = s(&role["name"], "role name");
-        let creds = secret(
-            docs,
-            ns,
-            s(&role["passwordSecret"]["name"], "passwordSecret"),
-        );
-        assert_eq!(creds["username"], name);
-        pg.cnpg_managed_role(name, &creds["password"]).unwrap();
-        logins.insert(name.to_owned(), creds["password"].clone());
-    }
-    for db in of_kind(docs, "Database") {
-        assert_eq!(db["spec"]["cluster"]["name"], cluster["metadata"]["name"]);
-        pg.cnpg_database(
-            s(&db["spec"]["name"], "database"),
-            s(&db["spec"]["owner"], "owner"),
-        )
-        .unwrap();
-    }
-    logins
 }
 
 /// Logs in as `user` into `db` and creates a table there (only an owner may).

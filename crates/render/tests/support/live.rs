@@ -19,6 +19,7 @@
 // The SKIPPED line of the judge rule goes to stderr.
 #![allow(clippy::print_stderr)]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -316,12 +317,14 @@ struct PgSetup {
     data: PathBuf,
     socket_dir: PathBuf,
     log: PathBuf,
+    /// With TLS: the CA certificate that signed the server's.
+    ca_cert: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
 impl PgSetup {
     /// `initdb` into a new temporary directory, then our `pg_hba.conf` and settings.
-    fn init(bin: PgBin) -> Result<PgSetup, String> {
+    fn init(bin: PgBin, openssl: Option<&Path>) -> Result<PgSetup, String> {
         let run_as = pg_run_as();
         // The unprivileged user must be able to reach the directory: /tmp, not $TMPDIR, as root.
         let dir = if run_as.is_some() {
@@ -371,12 +374,17 @@ impl PgSetup {
             .open(data.join("postgresql.conf"))
             .and_then(|mut f| f.write_all(conf.as_bytes()))
             .map_err(|e| format!("postgresql.conf: {e}"))?;
+        let ca_cert = match openssl {
+            Some(openssl) => Some(pg_tls(openssl, dir.path(), &data, run_as)?),
+            None => None,
+        };
         Ok(PgSetup {
             bin,
             run_as,
             data,
             socket_dir,
             log: dir.path().join("server.log"),
+            ca_cert,
             _dir: dir,
         })
     }
@@ -495,11 +503,49 @@ impl Postgres {
             "PostgreSQL (initdb, postgres, pg_ctl, psql; Debian package `postgresql`)",
             pg_bin(),
         )?;
-        Some(Self::start_with(bin).unwrap_or_else(|e| panic!("PostgreSQL judge: {e}")))
+        Some(Self::start_with(bin, None).unwrap_or_else(|e| panic!("PostgreSQL judge: {e}")))
     }
 
-    fn start_with(bin: PgBin) -> Result<Postgres, String> {
-        let setup = PgSetup::init(bin)?;
+    /// [`Postgres::start`] with TLS on, as CloudNativePG runs it: a server certificate signed
+    /// by a private CA ([`Postgres::ca_cert`]) for the in-cluster names, and `pg_hba`'s `host`
+    /// line admitting TLS and plain connections alike. Also judges `openssl`.
+    pub fn start_tls() -> Option<Postgres> {
+        let bin = judge(
+            "PostgreSQL (initdb, postgres, pg_ctl, psql; Debian package `postgresql`)",
+            pg_bin(),
+        )?;
+        let openssl = judge("openssl (Debian package `openssl`)", on_path(&["openssl"]))?;
+        Some(
+            Self::start_with(bin, Some(&openssl))
+                .unwrap_or_else(|e| panic!("PostgreSQL judge: {e}")),
+        )
+    }
+
+    /// The folder of the `psql` the harness uses (put it first on a client's `PATH`).
+    pub fn bin_dir(&self) -> &Path {
+        self.setup.bin.psql.parent().unwrap_or(Path::new("/"))
+    }
+
+    /// With TLS ([`Postgres::start_tls`]): the CA certificate that signed the server's.
+    pub fn ca_cert(&self) -> Option<&Path> {
+        self.setup.ca_cert.as_deref()
+    }
+
+    /// Sets `role`'s password (as CloudNativePG does on a changed Secret), kept out of the
+    /// server log and of errors.
+    pub fn set_password(&self, role: &str, password: &str) -> Result<(), String> {
+        self.secret_sql(
+            &format!(
+                "ALTER ROLE {} WITH PASSWORD {}",
+                quote_ident(role),
+                quote_literal(password)
+            ),
+            password,
+        )
+    }
+
+    fn start_with(bin: PgBin, openssl: Option<&Path>) -> Result<Postgres, String> {
+        let setup = PgSetup::init(bin, openssl)?;
         let mut last = String::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
@@ -630,6 +676,109 @@ impl Drop for Postgres {
     }
 }
 
+/// A CA and a server certificate signed by it (EC P-256, two days) in `dir`, as CloudNativePG
+/// makes them (`<cluster>-ca`, `<cluster>-server` with the Service names), and `ssl = on` with
+/// them in `data`'s `postgresql.conf`. The key is 0600 and owned by `run_as` (PostgreSQL
+/// refuses others). Returns the CA certificate's path.
+fn pg_tls(
+    openssl: &Path,
+    dir: &Path,
+    data: &Path,
+    run_as: Option<RunAs>,
+) -> Result<PathBuf, String> {
+    let ca_key = dir.join("ca.key");
+    let ca_crt = dir.join("ca.crt");
+    let key = dir.join("server.key");
+    let csr = dir.join("server.csr");
+    let crt = dir.join("server.crt");
+    let ext = dir.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:postgresql-rw,DNS:postgresql-rw.database,\
+         DNS:postgresql-rw.database.svc,DNS:postgresql-rw.database.svc.cluster.local\n",
+    )
+    .map_err(|e| format!("{}: {e}", ext.display()))?;
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [Vec<&std::ffi::OsStr>; 3] = [
+        [
+            &[
+                "req",
+                "-x509",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+            ][..],
+            &["-addext", "keyUsage=critical,keyCertSign,cRLSign"][..],
+            &ec[..],
+            &["-days", "2", "-subj", "/CN=postgresql-ca", "-keyout"][..],
+        ]
+        .concat()
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([ca_key.as_os_str(), "-out".as_ref(), ca_crt.as_os_str()])
+        .collect(),
+        [
+            &["req"][..],
+            &ec[..],
+            &["-subj", "/CN=postgresql-rw", "-keyout"],
+        ]
+        .concat()
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([key.as_os_str(), "-out".as_ref(), csr.as_os_str()])
+        .collect(),
+        ["x509", "-req", "-days", "2", "-set_serial", "2", "-in"]
+            .into_iter()
+            .map(std::ffi::OsStr::new)
+            .chain([
+                csr.as_os_str(),
+                "-CA".as_ref(),
+                ca_crt.as_os_str(),
+                "-CAkey".as_ref(),
+                ca_key.as_os_str(),
+                "-extfile".as_ref(),
+                ext.as_os_str(),
+                "-out".as_ref(),
+                crt.as_os_str(),
+            ])
+            .collect(),
+    ];
+    for args in steps {
+        let ran = run(
+            Command::new(openssl)
+                .env("OPENSSL_CONF", "/dev/null")
+                .args(&args),
+            "",
+            COMMAND_TIMEOUT,
+        )?;
+        if !ran.status.success() {
+            return Err(format!("openssl {:?} failed: {}", args[0], ran.stderr));
+        }
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("{}: {e}", key.display()))?;
+    if let Some(r) = run_as {
+        std::os::unix::fs::chown(&key, Some(r.uid), Some(r.gid))
+            .map_err(|e| format!("chown {}: {e}", key.display()))?;
+    }
+    let conf = format!(
+        "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+        crt.display(),
+        key.display()
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .and_then(|mut f| f.write_all(conf.as_bytes()))
+        .map_err(|e| format!("postgresql.conf: {e}"))?;
+    Ok(ca_crt)
+}
+
 /// A libpq connection-string value: single-quoted, `\` and `'` escaped.
 fn conninfo_value(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -738,6 +887,11 @@ impl Redis {
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The `valkey-cli` or `redis-cli` the harness uses.
+    pub fn cli(&self) -> &Path {
+        &self.cli
     }
 
     /// `valkey-server` or `redis-server`, whichever runs.
@@ -1025,4 +1179,118 @@ pub fn valkey_acl_lines(
         lines.extend(config.lines().map(str::to_owned));
     }
     Ok(lines)
+}
+
+// ---------------------------------------------------------------------------------------------
+// A rendered tree, decrypted, and what CloudNativePG makes of it
+// ---------------------------------------------------------------------------------------------
+
+/// Every YAML document under `<root>/gitops` (path, document), `*.enc.yaml` files decrypted
+/// (MAC verified) with the keys of the key file text `key`.
+pub fn tree_documents(root: &Path, key: &str) -> Vec<(String, Value)> {
+    let ids = psd_sops::keysource::Identities::parse_key_file(key).unwrap();
+    let mut docs = Vec::new();
+    for entry in walkdir::WalkDir::new(root.join("gitops")) {
+        let entry = entry.unwrap();
+        let name = entry.path().to_string_lossy().to_string();
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let text = if name.ends_with(".enc.yaml") {
+            let d = psd_sops::api::decrypt(
+                &bytes,
+                psd_sops::Format::Yaml,
+                &ids,
+                &psd_sops::api::DecryptOptions::default(),
+            )
+            .unwrap();
+            String::from_utf8(d.plain.to_vec()).unwrap()
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
+        for doc in serde_saphyr::from_str_multiple::<Value, Vec<Value>>(&text).unwrap() {
+            docs.push((name.clone(), doc));
+        }
+    }
+    docs
+}
+
+/// The document of `kind` `ns/name`; panics naming it when it is not rendered.
+pub fn find<'a>(docs: &'a [(String, Value)], kind: &str, ns: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .map(|(_, d)| d)
+        .find(|d| {
+            d["kind"] == kind && d["metadata"]["namespace"] == ns && d["metadata"]["name"] == name
+        })
+        .unwrap_or_else(|| panic!("{kind} {ns}/{name} is not rendered"))
+}
+
+/// Every document of `kind`.
+pub fn of_kind<'a>(docs: &'a [(String, Value)], kind: &'a str) -> impl Iterator<Item = &'a Value> {
+    docs.iter()
+        .map(|(_, d)| d)
+        .filter(move |d| d["kind"] == kind)
+}
+
+/// `stringData` of Secret `ns/name`.
+pub fn secret(docs: &[(String, Value)], ns: &str, name: &str) -> BTreeMap<String, String> {
+    find(docs, "Secret", ns, name)["stringData"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// `v` as a string; panics naming `what` otherwise.
+pub fn s<'a>(v: &'a Value, what: &str) -> &'a str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("{what} is not a string: {v}"))
+}
+
+/// Applies the Clusters and Databases to `pg` as CloudNativePG would; returns the logins the
+/// operator set up: role → (password, database it owns).
+pub fn apply_cloudnative_pg(pg: &Postgres, docs: &[(String, Value)]) -> BTreeMap<String, String> {
+    let mut logins = BTreeMap::new();
+    let clusters: Vec<&Value> = of_kind(docs, "Cluster").collect();
+    assert_eq!(clusters.len(), 1);
+    let cluster = clusters[0];
+    let ns = s(&cluster["metadata"]["namespace"], "namespace");
+    let initdb = &cluster["spec"]["bootstrap"]["initdb"];
+    let owner = s(&initdb["owner"], "initdb.owner");
+    let creds = secret(docs, ns, s(&initdb["secret"]["name"], "initdb.secret"));
+    // The operator takes the owner's password from the Secret; its username must be the owner.
+    assert_eq!(creds["username"], owner);
+    pg.cnpg_initdb(
+        owner,
+        s(&initdb["database"], "initdb.database"),
+        &creds["password"],
+    )
+    .unwrap();
+    logins.insert(owner.to_owned(), creds["password"].clone());
+    for role in cluster["spec"]["managed"]["roles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = s(&role["name"], "role name");
+        let creds = secret(
+            docs,
+            ns,
+            s(&role["passwordSecret"]["name"], "passwordSecret"),
+        );
+        assert_eq!(creds["username"], name);
+        pg.cnpg_managed_role(name, &creds["password"]).unwrap();
+        logins.insert(name.to_owned(), creds["password"].clone());
+    }
+    for db in of_kind(docs, "Database") {
+        assert_eq!(db["spec"]["cluster"]["name"], cluster["metadata"]["name"]);
+        pg.cnpg_database(
+            s(&db["spec"]["name"], "database"),
+            s(&db["spec"]["owner"], "owner"),
+        )
+        .unwrap();
+    }
+    logins
 }
