@@ -97,8 +97,25 @@ fn invocations(snippet: &str) -> Vec<Vec<String>> {
         }
         code.push(c);
     }
+    // Simple commands: split at `|`, `;`, `&`, `(`, `)` and backticks outside quotes.
+    let mut parts = vec![String::new()];
+    let mut quote: Option<char> = None;
+    for c in code.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '|' | ';' | '&' | '(' | ')' | '`') => {
+                parts.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push(c);
+        }
+    }
     let mut out = Vec::new();
-    for part in code.split(['|', ';', '&', '(', ')', '`']) {
+    for part in &parts {
         let words = shlex::split(part)
             .unwrap_or_else(|| part.split_whitespace().map(str::to_owned).collect());
         let mut words = words.into_iter().skip_while(|w| {
@@ -251,11 +268,11 @@ fn every_psd_command_in_the_docs_is_accepted_by_psd() {
 fn the_checker_finds_what_it_must() {
     // The pieces above, on text whose answers are known, so the test above cannot pass by
     // finding nothing.
-    let doc = "x `psd lint --format json` y\n```sh\npsd render \\\n  --check # a comment --nope\nFOO=1 psd set a.yaml '[\"a\"]' 1 | psd -d a.yaml\n```\n```text\npsd not-shell\n```\n";
+    let doc = "x `psd lint --format json` y\n```sh\npsd render \\\n  --check # a comment --nope\nFOO=1 psd set a.yaml '[\"a\"]' 1 | psd -d a.yaml\npsd connect redis --exec 'redis-cli -c \"x (y)\"'; done\n```\n```text\npsd not-shell\n```\n";
     let s = snippets(doc);
     assert_eq!(
         s.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
-        [1, 3, 5],
+        [1, 3, 5, 6],
         "{s:?}"
     );
     let all: Vec<Vec<String>> = s.iter().flat_map(|(_, t)| invocations(t)).collect();
@@ -266,6 +283,7 @@ fn the_checker_finds_what_it_must() {
             vec!["render", "--check"],
             vec!["set", "a.yaml", "[\"a\"]", "1"],
             vec!["-d", "a.yaml"],
+            vec!["connect", "redis", "--exec", "redis-cli -c \"x (y)\""],
         ]
     );
     assert_eq!(flags_of("[--check|--dry-run]"), ["--check", "--dry-run"]);

@@ -71,6 +71,31 @@ const CASES: &[Case] = &[
     case(&["render", "--rotate", "nope.password"], Never),
     with_env(&["render", "--check", "--require-key"], WRONG_KEY, Never),
     with_env(&["render"], NO_KEY, Never),
+    // init, bootstrap, doctor
+    case(&["init", "--domain", "example.org"], Never),
+    case(
+        &["bootstrap", "--url", "ssh://git@example.org/me/cluster.git"],
+        Never,
+    ),
+    case(
+        &[
+            "bootstrap",
+            "--url",
+            "ssh://git@example.org/me/cluster.git",
+            "--apply",
+        ],
+        Never,
+    ),
+    with_env(
+        &["bootstrap", "--url", "ssh://git@example.org/me/cluster.git"],
+        WRONG_KEY,
+        Never,
+    ),
+    case(&["bootstrap", "--print-secret"], Asked),
+    case(&["doctor"], Never),
+    case(&["doctor", "--cluster"], Never),
+    with_env(&["doctor"], WRONG_KEY, Never),
+    with_env(&["doctor"], NO_KEY, Never),
     // connect
     case(&["connect", "postgres"], Never),
     case(&["connect", "postgres", "--user", "authentik"], Never),
