@@ -388,7 +388,9 @@ fn print_plan(args: &Args, key: &HeldKey, flux: &FluxBootstrap, path: &str) {
         );
     }
     println!("# psd bootstrap: what the cluster needs before Flux can decrypt, in order.");
-    println!("# Needs Flux 2.6 or later and K3s 1.34 or later (see psd's docs/GETTING_STARTED.md); `flux check --pre` checks the cluster.");
+    println!(
+        "# Needs Flux 2.6 or later and K3s 1.34 or later (see psd's docs/GETTING_STARTED.md); `flux check --pre` checks the cluster."
+    );
     let mut n = 0;
     let mut step = |comment: &str, lines: &[String]| {
         n += 1;
