@@ -249,7 +249,14 @@ pub fn run(args: Args) -> ExitCode {
     let remote = args
         .url
         .clone()
-        .or_else(|| git_output(&root, &["remote", "get-url", &args.remote]));
+        // The URL as configured, not as this machine's `url.*.insteadOf` rewrites it: the
+        // cluster clones with none of the user's git configuration.
+        .or_else(|| {
+            git_output(
+                &root,
+                &["config", "--get", &format!("remote.{}.url", args.remote)],
+            )
+        });
     let flux = match &remote {
         Some(url) if args.github => {
             FluxBootstrap::github(url, &branch, &path, args.personal).map_err(|e| (e, true))
