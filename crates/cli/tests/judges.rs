@@ -176,13 +176,13 @@ fn judges() -> Vec<Judge> {
         },
         Judge {
             name: "PostgreSQL server (initdb, postgres, pg_ctl, psql)",
-            used_by: "render live_judges, live_tree",
+            used_by: "render live_judges, live_tree, cli connect_live",
             found: postgres(),
             install: "./.ci/install-judges (Debian package postgresql)",
         },
         Judge {
             name: "Valkey or Redis (server and cli)",
-            used_by: "render live_judges, live_tree",
+            used_by: "render live_judges, live_tree, cli connect_live",
             found: all_of(&[
                 tool("PSD_VALKEY_SERVER", &["valkey-server", "redis-server"]),
                 tool("PSD_VALKEY_CLI", &["valkey-cli", "redis-cli"]),
@@ -202,6 +202,12 @@ fn judges() -> Vec<Judge> {
                 &["sops-vectors", "schemas", "chart-schemas"].map(|d| dir(shared.join(d))),
             ),
             install: "check out the project's shared data beside this repository as ../shared",
+        },
+        Judge {
+            name: "openssl",
+            used_by: "cli connect_live (PostgreSQL's TLS certificates)",
+            found: path_tool("openssl"),
+            install: "./.ci/install-judges (Debian package openssl)",
         },
         Judge {
             name: "script (a pseudo-terminal)",
