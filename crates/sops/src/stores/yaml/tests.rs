@@ -1434,6 +1434,16 @@ fn kubectl_reads_our_plain_output() {
         )
         .to_string(),
     );
+    // Multi-line strings opening with a space inside sequences need an indentation indicator
+    // relative to the list item (go-yaml, and so sops, gets this one wrong).
+    inputs.push(
+        concat!(
+            "apiVersion: example.com/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n",
+            "  l:\n    - a: 1\n      b: \" lead\\nx\"\n    - \" lead\\ny\"\n",
+            "    - - \" lead\\nz\\n\"\n",
+        )
+        .to_string(),
+    );
     let tmp = std::env::temp_dir().join(format!("psd-yaml-kubectl-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     for (n, input) in inputs.iter().enumerate() {
@@ -1484,16 +1494,23 @@ fn has_multiline_key(v: &Value) -> bool {
     }
 }
 
-/// A multi-line string that starts with a space, as a list element. go-yaml then needs an
-/// indentation indicator and writes the wrong one: for `k: [" lead\nx"]` sops 3.11 decrypts to
-/// `- |4-` with the text at column 6, which sops itself (and PyYAML) cannot read back ("did not
-/// find expected '-' indicator"). We write `|2-`, which both read.
+/// A multi-line string that starts with a space, as a list element or as a value of a mapping
+/// that is itself a list element. go-yaml then needs an indentation indicator and writes the
+/// wrong one: for `k: [" lead\nx"]` sops 3.11 decrypts to `- |4-` with the text at column 6,
+/// and for `k: [{a: " lead\nx"}]` to `a: |4-` with the text at column 8, which sops itself
+/// (and PyYAML) cannot read back ("did not find expected '-' indicator", "did not find
+/// expected key"). We write `|2-` in both places, which both read.
 fn has_indented_block_in_list(v: &Value) -> bool {
+    fn indented_block(v: &Value) -> bool {
+        matches!(v, Value::Str(s) if s.contains('\n') && s.starts_with(' '))
+    }
     match v {
         Value::Map(m) => m.iter().any(|i| has_indented_block_in_list(&i.value)),
         Value::List(l) => l.iter().any(|e| match e {
-            Value::Str(s) => s.contains('\n') && s.starts_with(' '),
-            other => has_indented_block_in_list(other),
+            Value::Map(m) => m
+                .iter()
+                .any(|i| indented_block(&i.value) || has_indented_block_in_list(&i.value)),
+            other => indented_block(other) || has_indented_block_in_list(other),
         }),
         _ => false,
     }
