@@ -305,8 +305,12 @@ impl<'a> Walker<'a> {
     }
 
     // ---- decryption ----
+    //
+    // In three passes: the walk (comment stack, selection, AAD) lists every leaf in document
+    // order; the selected leaves are decrypted, on two threads when there are many; then,
+    // again in document order, errors are reported, the stash is filled and the MAC fed.
 
-    fn dec_branch(&mut self, branch: &mut Branch) -> Result<(), Error> {
+    fn dec_branch<'t>(&mut self, branch: &'t mut Branch, leaves: &mut Vec<Leaf<'t>>) {
         self.stack.push(Vec::new());
         for item in branch.iter_mut() {
             match &mut item.key {
@@ -316,29 +320,27 @@ impl<'a> Walker<'a> {
                 }
                 Key::Name(name) => {
                     self.path.push(name.clone());
-                    self.dec_value(&mut item.value)?;
+                    self.dec_value(&mut item.value, leaves);
                     self.path.pop();
                     self.clear_level();
                 }
             }
         }
         self.stack.pop();
-        Ok(())
     }
 
-    fn dec_list(&mut self, list: &mut [Value]) -> Result<(), Error> {
+    fn dec_list<'t>(&mut self, list: &'t mut [Value], leaves: &mut Vec<Leaf<'t>>) {
         self.stack.push(Vec::new());
         for v in list.iter_mut() {
             if let Value::Comment(c) = v {
                 self.push_comment(&c.text);
                 self.dec_comment(c);
             } else {
-                self.dec_value(v)?;
+                self.dec_value(v, leaves);
                 self.clear_level();
             }
         }
         self.stack.pop();
-        Ok(())
     }
 
     /// Decrypts a comment in place; on failure keeps it and records a warning (as sops does).
@@ -364,74 +366,147 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn dec_value(&mut self, v: &mut Value) -> Result<(), Error> {
+    /// The first pass: lists the leaves under `v` (comments are decrypted here, they are never
+    /// hashed so their order does not matter).
+    fn dec_value<'t>(&mut self, v: &'t mut Value, leaves: &mut Vec<Leaf<'t>>) {
         match v {
-            Value::Null => Ok(()),
-            Value::Map(b) => self.dec_branch(b),
-            Value::List(l) => self.dec_list(l),
+            Value::Null => {}
+            Value::Map(b) => self.dec_branch(b, leaves),
+            Value::List(l) => self.dec_list(l, leaves),
             Value::Comment(c) => {
                 self.push_comment(&c.text);
                 self.dec_comment(c);
-                Ok(())
             }
             leaf => {
                 let selected = self.selected(false);
-                if selected {
-                    let aad = self.aad();
-                    if let Value::Str(s) = leaf
-                        && s.len() >= PARALLEL_MAC_MIN
-                    {
-                        // A large string's MAC bytes are its plaintext: hash each piece on a
-                        // second thread as soon as it is decrypted.
-                        let mac = &mut self.mac;
-                        let mut consume = |piece: &[u8]| mac.update(piece);
-                        if let Some(result) =
-                            self.key.decrypt_streaming(s, aad.as_bytes(), &mut consume)
-                        {
-                            *leaf = result
-                                .and_then(|(buf, datatype)| cipher::from_bytes(&datatype, buf))
-                                .map_err(|source| Error::DecryptValue {
-                                    path: self.path_string(),
-                                    source,
-                                })?;
-                            return Ok(());
-                        }
-                    }
-                    let original = self.stash.is_some().then(|| match leaf {
-                        Value::Str(s) => s.clone(),
-                        _ => String::new(),
+                if selected || !self.mac_only_encrypted {
+                    leaves.push(Leaf {
+                        aad: if selected { self.aad() } else { String::new() },
+                        selected,
+                        value: leaf,
+                        outcome: None,
                     });
-                    let plain = match leaf {
-                        Value::Str(s) => self.key.decrypt_value(s, &aad),
-                        Value::Bytes(b) => match std::str::from_utf8(b) {
-                            Ok(s) => self.key.decrypt_value(s, &aad),
-                            Err(_) => Err(not_enc()),
-                        },
-                        _ => Err(not_enc()),
-                    }
-                    .map_err(|source| Error::DecryptValue {
-                        path: self.path_string(),
-                        source,
-                    })?;
-                    *leaf = plain;
-                    if let Some(enc) = original.filter(|e| !e.is_empty())
-                        && let Some((datatype, bytes)) = cipher::to_bytes(leaf)
-                    {
-                        self.stash_value(&aad, datatype, &bytes, enc);
-                    }
                 }
-                // A value that decrypted to a comment (a list comment stored as a string by
-                // sops) is never hashed (spec 5.2).
-                if (!self.mac_only_encrypted || selected)
-                    && let Some((datatype, bytes)) = cipher::to_bytes(leaf)
-                    && datatype != "comment"
-                {
-                    self.mac.update(&bytes);
-                }
-                Ok(())
             }
         }
     }
+
+    /// The third pass, for one leaf: the error of a value that did not decrypt, else the stash
+    /// and the MAC. A large string is decrypted here, its MAC computed on a second thread as
+    /// each piece comes out.
+    fn dec_finish(&mut self, leaf: Leaf<'_>) -> Result<(), Error> {
+        let Leaf {
+            aad,
+            selected,
+            value,
+            outcome,
+        } = leaf;
+        let path = || aad.strip_suffix(':').unwrap_or(&aad).to_owned();
+        let enc = match outcome {
+            Some(Ok(enc)) => enc,
+            Some(Err(source)) => {
+                return Err(Error::DecryptValue {
+                    path: path(),
+                    source,
+                });
+            }
+            None if !selected => String::new(),
+            None => {
+                if let Value::Str(s) = &*value {
+                    let mac = &mut self.mac;
+                    let mut consume = |piece: &[u8]| mac.update(piece);
+                    if let Some(result) =
+                        self.key.decrypt_streaming(s, aad.as_bytes(), &mut consume)
+                    {
+                        *value = result
+                            .and_then(|(buf, datatype)| cipher::from_bytes(&datatype, buf))
+                            .map_err(|source| Error::DecryptValue {
+                                path: path(),
+                                source,
+                            })?;
+                        return Ok(());
+                    }
+                }
+                decrypt_leaf(&self.key, value, &aad).map_err(|source| Error::DecryptValue {
+                    path: path(),
+                    source,
+                })?
+            }
+        };
+        let Some((datatype, bytes)) = cipher::to_bytes(value) else {
+            return Ok(());
+        };
+        if !enc.is_empty()
+            && let Some(stash) = self.stash.as_deref_mut()
+        {
+            stash.put(&aad, datatype, &bytes, enc);
+        }
+        // A value that decrypted to a comment (a list comment stored as a string by sops) is
+        // never hashed (spec 5.2).
+        if datatype != "comment" {
+            self.mac.update(&bytes);
+        }
+        Ok(())
+    }
+}
+
+/// From this many selected values on, they are decrypted on two threads (below it, starting
+/// a thread costs more than it saves).
+const PARALLEL_DECRYPT_MIN: usize = 256;
+
+/// A leaf of the tree being decrypted, between the passes.
+struct Leaf<'t> {
+    /// Empty for a leaf that is not selected (hashed only).
+    aad: String,
+    selected: bool,
+    value: &'t mut Value,
+    /// After the second pass: the ciphertext the value had (now replaced by its plaintext), or
+    /// why it did not decrypt. `None` for a large string (decrypted in the third pass) and for
+    /// a leaf that is not selected.
+    outcome: Option<Result<String, CipherError>>,
+}
+
+/// Replaces an `ENC[...]` leaf by its plaintext and returns the ciphertext it had.
+fn decrypt_leaf(
+    key: &cipher::ValueCipher,
+    value: &mut Value,
+    aad: &str,
+) -> Result<String, CipherError> {
+    let plain = match &*value {
+        Value::Str(s) => key.decrypt_value(s, aad),
+        Value::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) => key.decrypt_value(s, aad),
+            Err(_) => Err(not_enc()),
+        },
+        _ => Err(not_enc()),
+    }?;
+    Ok(match std::mem::replace(value, plain) {
+        Value::Str(s) => s,
+        _ => String::new(),
+    })
+}
+
+/// The second pass: decrypts every selected leaf but large strings, in place.
+fn decrypt_leaves(key: &DataKey, cipher: &cipher::ValueCipher, leaves: &mut [Leaf<'_>]) {
+    fn run(cipher: &cipher::ValueCipher, leaves: &mut [Leaf<'_>]) {
+        for leaf in leaves.iter_mut().filter(|l| l.selected) {
+            if matches!(&*leaf.value, Value::Str(s) if s.len() >= PARALLEL_MAC_MIN) {
+                continue;
+            }
+            leaf.outcome = Some(decrypt_leaf(cipher, leaf.value, &leaf.aad));
+        }
+    }
+    let selected = leaves.iter().filter(|l| l.selected).count();
+    if selected < PARALLEL_DECRYPT_MIN
+        || std::thread::available_parallelism().map_or(1, usize::from) < 2
+    {
+        return run(cipher, leaves);
+    }
+    let (first, second) = leaves.split_at_mut(leaves.len() / 2);
+    std::thread::scope(|s| {
+        s.spawn(|| run(&cipher::ValueCipher::new(key), second));
+        run(cipher, first);
+    });
 }
 
 fn not_enc() -> CipherError {
@@ -517,9 +592,14 @@ pub fn decrypt_tree_stashing(
     stash: Option<&mut Stash>,
 ) -> Result<(String, Vec<Warning>), Error> {
     let mut w = Walker::new(key, rule, mac_only_encrypted, stash);
+    let mut leaves = Vec::new();
     for b in tree.branches.iter_mut() {
         w.stack.clear();
-        w.dec_branch(b)?;
+        w.dec_branch(b, &mut leaves);
+    }
+    decrypt_leaves(key, &w.key, &mut leaves);
+    for leaf in leaves {
+        w.dec_finish(leaf)?;
     }
     let warnings = std::mem::take(&mut w.warnings);
     Ok((w.mac.finish(), warnings))

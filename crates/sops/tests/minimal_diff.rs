@@ -156,3 +156,101 @@ fn a_value_of_another_type_or_place_gets_a_new_ciphertext() {
         "another key's value must not reuse b's ciphertext"
     );
 }
+
+/// From a few hundred values on, decryption runs on two threads: the MAC (fed in document
+/// order), the stash (every value keeps its ciphertext) and the error for a value that does
+/// not decrypt (the first one in document order) must not depend on which thread did what.
+#[test]
+fn many_values_decrypted_on_two_threads_keep_order_mac_and_ciphertexts() {
+    let mut doc = String::from("# header\nlist:\n");
+    let samples = [
+        "0",
+        "-7",
+        "1.5",
+        "true",
+        "false",
+        "\"\"",
+        "\"héllo ☃\"",
+        "\"a: b\"",
+        "\"#x\"",
+    ];
+    for i in 0..700 {
+        if i % 97 == 0 {
+            doc.push_str(&format!("    # comment {i}\n"));
+        }
+        // Equal values under one path share one ciphertext (as with sops's stash): make the
+        // list's values distinct, but for the empty string, which is never encrypted.
+        let item = match i % 5 {
+            0 => format!("{i}"),
+            1 => format!("-{i}.5"),
+            2 => format!("\"héllo ☃ {i}\""),
+            3 => format!("\"a: {i}\""),
+            _ => "\"\"".to_owned(),
+        };
+        doc.push_str(&format!("    - {item}\n"));
+    }
+    doc.push_str("map:\n");
+    for i in 0..700 {
+        doc.push_str(&format!("    k{i}: {}\n", samples[(i * 7) % samples.len()]));
+    }
+    doc.push_str(&format!("    long: \"{}\"\n", "y".repeat(5000)));
+    let enc = api::encrypt(
+        doc.as_bytes(),
+        Format::Yaml,
+        &EncryptOptions::new(vec![recipient()]),
+    )
+    .unwrap();
+
+    // Opening verifies the MAC; sealing the same document reuses every ciphertext.
+    let opened = reopen(&enc);
+    let items = |name: &str| -> usize {
+        match &opened.tree.branches[0]
+            .iter()
+            .find(|it| it.key.name() == Some(name))
+            .unwrap()
+            .value
+        {
+            Value::List(l) => l.iter().filter(|v| !matches!(v, Value::Comment(_))).count(),
+            Value::Map(m) => m.iter().filter(|i| i.key.name().is_some()).count(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!((items("list"), items("map")), (700, 701));
+    let same = opened.seal(Format::Yaml, StoreOptions::default()).unwrap();
+    let diff = changed(&enc, &same);
+    assert!(
+        diff.iter().all(|k| k == "mac" || k == "lastmodified"),
+        "{diff:?}"
+    );
+
+    // Two values that do not decrypt (each swapped with its neighbour: the AAD no longer
+    // matches), one early and one late: the early one is named.
+    let text = String::from_utf8(enc).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = |lines: &[String], key: &str| {
+        lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(&format!("{key}: ")))
+            .unwrap()
+    };
+    for (a, b) in [("k600", "k601"), ("k100", "k102")] {
+        let (i, j) = (at(&lines, a), at(&lines, b));
+        let vi = lines[i].split_once(": ").unwrap().1.to_owned();
+        let vj = lines[j].split_once(": ").unwrap().1.to_owned();
+        lines[i] = format!("    {a}: {vj}");
+        lines[j] = format!("    {b}: {vi}");
+    }
+    let tampered = lines.join("\n") + "\n";
+    let err = api::open(
+        tampered.as_bytes(),
+        Format::Yaml,
+        &identities(),
+        &DecryptOptions::default(),
+    )
+    .err()
+    .expect("a swapped value must not decrypt");
+    assert!(
+        matches!(&err, psd_sops::Error::DecryptValue { path, .. } if path == "map:k100"),
+        "{err:?}"
+    );
+}
