@@ -247,8 +247,7 @@ fn many_values_decrypted_on_two_threads_keep_order_mac_and_ciphertexts() {
         &identities(),
         &DecryptOptions::default(),
     )
-    .err()
-    .expect("a swapped value must not decrypt");
+    .expect_err("a swapped value must not decrypt");
     assert!(
         matches!(&err, psd_sops::Error::DecryptValue { path, .. } if path == "map:k100"),
         "{err:?}"
