@@ -2,8 +2,8 @@
 //!
 //! Each ```sh, ```bash, ```shell and ```console block of `README.md` and `docs/**/*.md` is run
 //! with bash, in the order of its document, in a throw-away sandbox: its own HOME (and XDG
-//! folders), the psd cargo built on PATH as `psd`, a fake cluster behind `kubectl` and `flux`,
-//! and a fake Git host behind `ssh` that serves `git@github.com:you/my-cluster.git` from a bare
+//! folders), the psd cargo built on PATH as `psd`, a fake cluster behind `kubectl` and `flux`
+//! (its databases behind `psql` and `redis-cli`), and a fake Git host behind `ssh` that serves `git@github.com:you/my-cluster.git` from a bare
 //! repository in the sandbox (see `setup_support`). The blocks of one document share their
 //! sandbox and each reader's current folder, as a reader's shell would.
 //!
@@ -797,6 +797,18 @@ struct Used {
     hooks: Vec<usize>,
 }
 
+impl Used {
+    /// Every entry matched `n` blocks.
+    fn all(n: usize) -> Self {
+        Self {
+            scenes: vec![n; SCENES.len()],
+            skips: vec![n; SKIPS.len()],
+            subs: vec![n; SUBSTITUTIONS.len()],
+            hooks: vec![n; HOOKS.len()],
+        }
+    }
+}
+
 /// Runs the shell blocks of one document; the failures and what ran.
 fn run_document(doc: &str, text: &str, used: &mut Used) -> (Vec<String>, String) {
     let Some(&(_, reader)) = DOCS.iter().find(|(d, _)| *d == doc) else {
@@ -942,12 +954,7 @@ fn every_shell_block_of_the_docs_runs() {
                     chunk
                         .iter()
                         .map(|(doc, text)| {
-                            let mut used = Used {
-                                scenes: vec![0; SCENES.len()],
-                                skips: vec![0; SKIPS.len()],
-                                subs: vec![0; SUBSTITUTIONS.len()],
-                                hooks: vec![0; HOOKS.len()],
-                            };
+                            let mut used = Used::all(0);
                             let (f, s) = run_document(doc, text, &mut used);
                             (f, s, used)
                         })
@@ -961,12 +968,7 @@ fn every_shell_block_of_the_docs_runs() {
             .collect()
     });
     let mut failures = Vec::new();
-    let mut used = Used {
-        scenes: vec![0; SCENES.len()],
-        skips: vec![0; SKIPS.len()],
-        subs: vec![0; SUBSTITUTIONS.len()],
-        hooks: vec![0; HOOKS.len()],
-    };
+    let mut used = Used::all(0);
     for (f, summary, u) in results {
         eprintln!("{summary}");
         failures.extend(f);
@@ -1113,6 +1115,17 @@ fn the_runner_fails_where_it_must() {
             ),
         )
         .unwrap();
+    // Entries that match no block are stale; a scene or hook that matches two is ambiguous.
+    let stale = stale_entries(&Used::all(0));
+    assert_eq!(
+        stale.len(),
+        SCENES.len() + SKIPS.len() + SUBSTITUTIONS.len() + HOOKS.len(),
+        "{stale:?}"
+    );
+    assert!(stale_entries(&Used::all(1)).is_empty());
+    let twice = stale_entries(&Used::all(2));
+    assert_eq!(twice.len(), SCENES.len() + HOOKS.len(), "{twice:?}");
+    assert!(twice.iter().all(|e| e.contains("not one")), "{twice:?}");
     assert!(!has_key_format("a rule about AGE-SECRET-KEY-1… lines"));
     assert!(has_key_format(&format!(
         "x AGE-SECRET-KEY-1{} y",
