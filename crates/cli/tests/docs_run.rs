@@ -182,7 +182,8 @@ const SKIPS: &[(&str, &str, &str)] = &[
         "docs/MIGRATION-stack-v2.md",
         "psd render --allow-destructive",
         "a repository rendered before stack v2 (the Bitnami tree this render replaces) and a \
-         cluster running it; render --allow-destructive itself is run by crates/render's tests",
+         cluster running it; --allow-destructive itself is run by crates/render/tests/guards.rs and \
+         crates/cli/tests/render_guards.rs",
     ),
     (
         "docs/MIGRATION-stack-v2.md",
