@@ -2,8 +2,10 @@
 //! error for each mistake (no .sops.yaml, no key, wrong key, no rule, kubectl or flux missing,
 //! cluster unreachable).
 
+mod pty;
 mod setup_support;
 
+use pty::Pty;
 use setup_support::{
     FIXTURE_KEY, Sandbox, all, assert_exit, assert_no_secret, assert_ok, recipient_of, text,
     unreachable_kubeconfig,
@@ -290,4 +292,27 @@ fn no_rule_for_the_secrets() {
         e.contains(".sops.yaml") && e.contains("no matching creation rules"),
         "{e}"
     );
+}
+
+#[test]
+fn print_secret_refuses_a_terminal() {
+    let sb = initialised();
+    let t = Pty::spawn(sb.command(&["bootstrap", "--print-secret"]));
+    let (status, shown) = t.finish();
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("--print-secret writes the private key, and standard output is a terminal"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("psd bootstrap --print-secret | kubectl apply"),
+        "{shown}"
+    );
+    assert_no_secret(&shown, &[&sb.key_file()]);
+    // Without --print-secret, the plan (no key in it) is shown on the terminal.
+    let t = Pty::spawn(sb.command(&["bootstrap"]));
+    let (status, shown) = t.finish();
+    assert!(status.success(), "{shown}");
+    assert!(shown.contains("flux bootstrap git"), "{shown}");
+    assert_no_secret(&shown, &[&sb.key_file()]);
 }
