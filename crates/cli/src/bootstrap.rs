@@ -23,7 +23,10 @@ age private key, the one whose recipient .sops.yaml lists) through `kubectl appl
 --server-side` on its standard input, then prints the remaining steps: `flux bootstrap` (which \
 pushes <flux.root>/clusters/<cluster_name>/flux-system/ to the repository) and `git pull`. \
 The private key goes only to the cluster, or to standard output with --print-secret when that \
-is not a terminal; never to a file.
+is not a terminal; never to a file. It is found where sops finds age keys, in sops' order: \
+SOPS_AGE_KEY, the file SOPS_AGE_KEY_FILE names, the output of the command SOPS_AGE_KEY_CMD \
+names (e.g. `pass show cluster/age-key`), then ~/.config/sops/age/keys.txt; the key of a \
+recipient .sops.yaml lists goes into the Secret.
 
 The repository Flux pulls is the URL of the git remote (--remote, default origin) unless --url \
 is given; an scp-like `git@host:owner/repo` becomes `ssh://git@host/owner/repo`, and a password \
@@ -37,8 +40,8 @@ Examples:
   psd bootstrap --github --personal --branch main
 
 Exit codes: 0 ok, 1 kubectl failed (cluster unreachable, apply refused), 2 usage or input error \
-(no .sops.yaml, no key or the wrong key, kubectl or flux not installed, a remote Flux cannot \
-clone)."
+(no .sops.yaml, no key or the wrong key, a failing SOPS_AGE_KEY_CMD, kubectl or flux not \
+installed, a remote Flux cannot clone)."
 )]
 pub struct Args {
     /// Repository root [default: the nearest folder from here up that holds psd.yaml,

@@ -14,6 +14,7 @@ use psd_render::{Mode, RenderOptions};
 use crate::child::{self, Guard};
 use crate::sops_cmd::{Failure, finish};
 use crate::sops_exec::command_result;
+use crate::ui::{self, Style};
 
 /// Exit code of every error of psd itself (usage, description, keys, tree).
 const INPUT_ERROR: i32 = 2;
@@ -34,6 +35,9 @@ node). --ca-file verifies it (verify-ca); get the CA with
   kubectl -n database get secret postgresql-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d > pg-ca.crt
 Redis: the ACL user `default`, no TLS (the tailnet encrypts). Authentik: the admin akadmin with \
 the bootstrap password and API token (valid until changed in Authentik).
+
+Output: the details on standard output (the first line bold when colour is on: --color, \
+NO_COLOR); the hint about hidden secrets on standard error, left out with -q/--quiet.
 
 Secrets: shown as <hidden> unless --show-secrets; --exec gives them to the command's \
 environment only (PGPASSWORD, DATABASE_URL; REDISCLI_AUTH, VALKEYCLI_AUTH, REDIS_PASSWORD, \
@@ -133,7 +137,7 @@ fn run_connect(args: Args) -> Result<(), Failure> {
         None => {
             print!("{}", describe(&conn, args.show_secrets));
             if !args.show_secrets {
-                eprintln!(
+                crate::note!(
                     "psd connect: secrets are shown as {HIDDEN}: --show-secrets prints them, \
                      --exec CMD gives them to CMD's environment only (e.g. psd connect {} \
                      --exec {})",
@@ -159,7 +163,7 @@ fn describe(conn: &Connection, reveal: bool) -> String {
     let mut out = String::new();
     let mut notes = conn.notes.iter();
     if let Some(first) = notes.next() {
-        out.push_str(first);
+        out.push_str(&ui::paint(first, Style::Heading));
         out.push('\n');
     }
     for n in notes {

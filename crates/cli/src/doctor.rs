@@ -17,8 +17,8 @@ use crate::bootstrap::{
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Checks, in order: .sops.yaml and the recipients of its rule for the \
-Secrets; an age private key found where sops looks (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, \
-~/.config/sops/age/keys.txt); the key file private (no group or other permissions) and not \
+Secrets; an age private key found where sops looks, in sops' order (SOPS_AGE_KEY, \
+SOPS_AGE_KEY_FILE, the output of SOPS_AGE_KEY_CMD, ~/.config/sops/age/keys.txt); the key file private (no group or other permissions) and not \
 tracked by git; the key's recipient in .sops.yaml; .sops.yaml consistent with psd.yaml \
 (sops.age_recipients); every *.enc.yaml decrypts with its MAC verified; `psd render --check` \
 finds no drift; `psd lint` is clean; `kubectl kustomize` builds the entry folder and every \
@@ -214,7 +214,8 @@ fn check_keys(r: &mut Report, root: &Path, cfg: &ClusterConfig) -> Option<Vec<St
         r.fail(
             "key source",
             e.to_string(),
-            "fix or unset the variable named (SOPS_AGE_KEY_FILE must name an age key file)",
+            "fix or unset the variable named (SOPS_AGE_KEY_FILE must name an age key file; \
+             SOPS_AGE_KEY_CMD must name a command that prints one and exits 0)",
         );
     }
     if held.is_empty() {
@@ -301,7 +302,10 @@ fn check_key_files(r: &mut Report, root: &Path, held: &[HeldKey]) {
     use std::os::unix::fs::PermissionsExt as _;
     let files: BTreeSet<&Path> = held.iter().filter_map(|k| k.file.as_deref()).collect();
     if files.is_empty() {
-        r.skip("key private", "no key file (keys from SOPS_AGE_KEY only)");
+        r.skip(
+            "key private",
+            "no key file (keys from SOPS_AGE_KEY or SOPS_AGE_KEY_CMD only)",
+        );
         return;
     }
     let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());

@@ -5,6 +5,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use psd_model::cluster::ClusterError;
 use psd_render::init::{InitOptions, KeyOutcome};
 
 /// Arguments of `psd init`.
@@ -21,7 +22,8 @@ that exists, never overwriting one, never in the repository, marked \
 the file SOPS_AGE_KEY_FILE names) is used instead of making another; --age-recipient uses \
 existing keys and creates none.
 
-On a terminal, psd init asks for each value not given as a flag; otherwise (a script, CI) it \
+On a terminal, psd init asks for each value not given as a flag, and asks again after an \
+answer it cannot use (saying why); a bad flag value is an error. Otherwise (a script, CI) it \
 takes the flags and needs at least --domain.
 
 Examples:
@@ -89,7 +91,7 @@ fn ask(question: &str, default: Option<&str>) -> std::io::Result<String> {
     })
 }
 
-/// The enabled services of a `--services` list.
+/// The enabled services of a services list (`--services`, or the answer to its question).
 fn parse_services(list: &str) -> Result<[bool; 3], String> {
     let mut on = [false; 3];
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -100,7 +102,8 @@ fn parse_services(list: &str) -> Result<[bool; 3], String> {
             Some(i) => on[i] = true,
             None => {
                 return Err(format!(
-                    "unknown service `{name}` in --services: the services are {} (or `none`)",
+                    "unknown service `{name}`: the services are {} (or `none`), \
+                     comma-separated",
                     SERVICES.join(", ")
                 ));
             }
@@ -109,66 +112,178 @@ fn parse_services(list: &str) -> Result<[bool; 3], String> {
     Ok(on)
 }
 
-/// Runs `psd init`.
-pub fn run(args: Args) -> ExitCode {
-    let interactive = std::io::stdin().is_terminal();
-    let mut domain = args.domain.clone();
-    let mut email = args.email.clone();
-    let mut cluster = args.cluster_name.clone();
-    let mut services = args.services.clone();
-    if interactive {
-        let answers = (|| -> std::io::Result<()> {
-            while domain.as_deref().is_none_or(str::is_empty) {
-                domain = Some(ask("Domain the cluster serves (e.g. example.org)", None)?);
-            }
-            let d = domain.clone().unwrap_or_default();
-            if email.is_none() {
-                email = Some(ask("Let's Encrypt e-mail", Some(&format!("admin@{d}")))?);
-            }
-            if cluster.is_none() {
-                cluster = Some(ask("Cluster name", Some("k3s"))?);
-            }
-            if services.is_none() {
-                services = Some(ask(
-                    "Services (postgresql,redis,authentik or none)",
-                    Some("postgresql,redis,authentik"),
-                )?);
-            }
-            Ok(())
-        })();
-        if let Err(e) = answers {
-            return fail(format!("cannot read the answer: {e}; nothing was written"));
+/// The values `psd init` asks for, in the order it asks; each is either a flag or an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Question {
+    Domain,
+    Email,
+    Cluster,
+    Services,
+}
+
+impl Question {
+    /// The question whose value a field of the cluster description comes from.
+    fn of_field(field: &str) -> Option<Self> {
+        match field {
+            // Authentik's host name is made from the domain.
+            "domain" | "services.authentik.host" => Some(Self::Domain),
+            "acme.email" => Some(Self::Email),
+            "flux.cluster_name" => Some(Self::Cluster),
+            f if f.starts_with("services.") => Some(Self::Services),
+            _ => None,
         }
     }
-    let Some(domain) = domain else {
+
+    /// The flag that gives this value.
+    fn flag(self) -> &'static str {
+        match self {
+            Self::Domain => "--domain",
+            Self::Email => "--email",
+            Self::Cluster => "--cluster-name",
+            Self::Services => "--services",
+        }
+    }
+}
+
+/// The values so far: given as flags or answered; `None` is not given (its default).
+#[derive(Clone, Debug, Default)]
+struct Values {
+    domain: Option<String>,
+    email: Option<String>,
+    cluster: Option<String>,
+    services: Option<String>,
+}
+
+impl Values {
+    fn get(&self, q: Question) -> Option<&String> {
+        match q {
+            Question::Domain => self.domain.as_ref(),
+            Question::Email => self.email.as_ref(),
+            Question::Cluster => self.cluster.as_ref(),
+            Question::Services => self.services.as_ref(),
+        }
+    }
+
+    fn get_mut(&mut self, q: Question) -> &mut Option<String> {
+        match q {
+            Question::Domain => &mut self.domain,
+            Question::Email => &mut self.email,
+            Question::Cluster => &mut self.cluster,
+            Question::Services => &mut self.services,
+        }
+    }
+
+    /// [`InitOptions`] for these values (`domain` standing in for a domain not given yet),
+    /// checked as `init` checks them; an error names the question whose value is refused.
+    fn options(
+        &self,
+        args: &Args,
+        domain: &str,
+    ) -> Result<InitOptions, (Option<Question>, String)> {
+        let on = parse_services(
+            self.services
+                .as_deref()
+                .unwrap_or("postgresql,redis,authentik"),
+        )
+        .map_err(|e| (Some(Question::Services), e))?;
+        let domain = self.domain.as_deref().unwrap_or(domain);
+        let mut opts = InitOptions::new(args.root.clone(), domain.trim());
+        opts.email = self.email.clone().unwrap_or_default().trim().to_owned();
+        if opts.email == format!("admin@{}", opts.domain) {
+            // The default: leave it to psd.yaml's default so a new domain carries it along.
+            opts.email.clear();
+        }
+        if let Some(c) = &self.cluster {
+            opts.cluster_name = c.trim().to_owned();
+        }
+        [opts.postgresql, opts.redis, opts.authentik] = on;
+        opts.recipients.clone_from(&args.age_recipient);
+        opts.force = args.force;
+        match opts.config() {
+            Ok(_) => Ok(opts),
+            Err(e) => {
+                let q = match &e {
+                    ClusterError::Invalid { field, .. } => Question::of_field(field),
+                    _ => None,
+                };
+                Err((q, e.to_string()))
+            }
+        }
+    }
+}
+
+/// Asks the questions whose flags are not given, each again until its answer can be used.
+fn ask_all(args: &Args, values: &mut Values) -> Result<(), String> {
+    // A bad flag is an error before anything is asked (the flags are not questions).
+    if let Err((q, e)) = values.options(args, "example.org") {
+        let hint = q.map(|q| format!(" ({})", q.flag())).unwrap_or_default();
+        return Err(format!("{e}{hint}"));
+    }
+    let given = values.clone();
+    for q in [
+        Question::Domain,
+        Question::Email,
+        Question::Cluster,
+        Question::Services,
+    ] {
+        if given.get(q).is_some() {
+            continue;
+        }
+        loop {
+            let d = values.domain.clone().unwrap_or_default();
+            let answer = match q {
+                Question::Domain => ask("Domain the cluster serves (e.g. example.org)", None),
+                Question::Email => ask("Let's Encrypt e-mail", Some(&format!("admin@{d}"))),
+                Question::Cluster => ask("Cluster name", Some("k3s")),
+                Question::Services => ask(
+                    "Services (postgresql,redis,authentik or none)",
+                    Some("postgresql,redis,authentik"),
+                ),
+            }
+            .map_err(|e| format!("cannot read the answer: {e}"))?;
+            *values.get_mut(q) = Some(answer);
+            match values.options(args, "example.org") {
+                Err((Some(bad), e)) if bad == q => {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "psd init: {e}; try again");
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `psd init`.
+pub fn run(args: Args) -> ExitCode {
+    let mut values = Values {
+        domain: args.domain.clone(),
+        email: args.email.clone(),
+        cluster: args.cluster_name.clone(),
+        services: args.services.clone(),
+    };
+    if std::io::stdin().is_terminal() {
+        // An empty --domain on a terminal is asked for, as if not given.
+        values.domain = values.domain.filter(|d| !d.trim().is_empty());
+        if let Err(e) = ask_all(&args, &mut values) {
+            return fail(format!("{e}; nothing was written"));
+        }
+    } else if values.domain.is_none() {
         return fail(
             "--domain is required when standard input is not a terminal (e.g. psd init \
              --domain example.org); nothing was written",
         );
-    };
-    let on = match parse_services(services.as_deref().unwrap_or("postgresql,redis,authentik")) {
-        Ok(on) => on,
-        Err(e) => return fail(e),
-    };
-    let mut opts = InitOptions::new(args.root.clone(), domain.trim());
-    opts.email = email.unwrap_or_default().trim().to_owned();
-    if opts.email == format!("admin@{}", opts.domain) {
-        // The default: leave it to psd.yaml's default so a new domain carries it along.
-        opts.email.clear();
     }
-    if let Some(c) = cluster {
-        opts.cluster_name = c.trim().to_owned();
-    }
-    [opts.postgresql, opts.redis, opts.authentik] = on;
-    opts.recipients.clone_from(&args.age_recipient);
-    opts.force = args.force;
+    let opts = match values.options(&args, "") {
+        Ok(o) => o,
+        Err((q, e)) => {
+            let hint = q.map(|q| format!(" ({})", q.flag())).unwrap_or_default();
+            return fail(format!("{e}{hint}; nothing was written"));
+        }
+    };
 
     let report = match psd_render::init::init(&opts) {
         Ok(r) => r,
-        Err(psd_render::init::InitError::Invalid(e)) => {
-            let hint = flag_for(&e.to_string());
-            return fail(format!("{e}{hint}; nothing was written"));
-        }
         Err(e) => return fail(e),
     };
     let root = args.root.display();
@@ -264,19 +379,4 @@ pub fn run(args: Args) -> ExitCode {
     );
     step("Check everything: psd doctor (and psd doctor --cluster once Flux runs)".into());
     ExitCode::SUCCESS
-}
-
-/// The flag that sets the field an error names, as a hint.
-fn flag_for(message: &str) -> &'static str {
-    if message.contains("`domain`") {
-        " (--domain)"
-    } else if message.contains("`acme.email`") {
-        " (--email)"
-    } else if message.contains("`flux.cluster_name`") {
-        " (--cluster-name)"
-    } else if message.contains("services.") {
-        " (--services)"
-    } else {
-        ""
-    }
 }

@@ -6,7 +6,7 @@
 //! [`init`]; subcommands read them through [`quiet`], [`verbose`] and [`color_stdout`], and print
 //! through [`note!`](crate::note) (information, silenced by `--quiet`) and
 //! [`verbose!`](crate::verbose) (what psd did, only with `--verbose`). Errors and warnings are
-//! printed whatever the setting.
+//! printed whatever the setting. Coloured results go through [`paint`].
 //!
 //! Colour (`--color auto`): `CLICOLOR_FORCE` (set, not `0`) forces it, `NO_COLOR` (set, not
 //! empty) turns it off, else the stream must be a terminal. `--color always|never` and
@@ -120,6 +120,37 @@ pub fn color_stdout() -> bool {
         std::env::var_os("NO_COLOR").as_deref(),
         std::env::var_os("CLICOLOR_FORCE").as_deref(),
     )
+}
+
+/// How [`paint`] marks a piece of output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// The first line of a block of results (bold).
+    Heading,
+}
+
+impl Style {
+    /// The SGR parameters of the style.
+    fn sgr(self) -> &'static str {
+        match self {
+            Self::Heading => "1",
+        }
+    }
+}
+
+/// `text` in `style` when standard output is coloured ([`color_stdout`]), else unchanged. For
+/// text printed on standard output; `text` must be one line.
+pub fn paint(text: &str, style: Style) -> String {
+    paint_if(color_stdout(), text, style)
+}
+
+/// [`paint`] with the colour decision given.
+fn paint_if(on: bool, text: &str, style: Style) -> String {
+    if on {
+        format!("\x1b[{}m{text}\x1b[0m", style.sgr())
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The colour rule without the process around it.
@@ -369,6 +400,15 @@ mod tests {
         // and the flags win over everything.
         assert!(resolve_color(Always, false, yes, None));
         assert!(!resolve_color(Never, true, None, yes));
+    }
+
+    #[test]
+    fn paint_marks_only_when_on() {
+        assert_eq!(
+            paint_if(true, "PostgreSQL", Style::Heading),
+            "\x1b[1mPostgreSQL\x1b[0m"
+        );
+        assert_eq!(paint_if(false, "PostgreSQL", Style::Heading), "PostgreSQL");
     }
 
     #[test]

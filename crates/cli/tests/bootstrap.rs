@@ -2,8 +2,10 @@
 //! error for each mistake (no .sops.yaml, no key, wrong key, no rule, kubectl or flux missing,
 //! cluster unreachable).
 
+mod pty;
 mod setup_support;
 
+use pty::Pty;
 use setup_support::{
     FIXTURE_KEY, Sandbox, all, assert_exit, assert_no_secret, assert_ok, recipient_of, text,
     unreachable_kubeconfig,
@@ -290,4 +292,106 @@ fn no_rule_for_the_secrets() {
         e.contains(".sops.yaml") && e.contains("no matching creation rules"),
         "{e}"
     );
+}
+
+/// Moves the sandbox's key out of sops' default places into `vault/key.txt` and returns it.
+fn key_only_through_a_command(sb: &mut Sandbox) -> std::path::PathBuf {
+    let vault = sb.dir.path().join("vault");
+    std::fs::create_dir_all(&vault).unwrap();
+    let moved = vault.join("key.txt");
+    std::fs::rename(sb.key_file(), &moved).unwrap();
+    sb.env("SOPS_AGE_KEY_CMD", format!("cat {}", moved.display()));
+    moved
+}
+
+#[test]
+fn the_key_from_sops_age_key_cmd_goes_into_the_secret() {
+    let mut sb = initialised();
+    let key = key_only_through_a_command(&mut sb);
+    let out = sb.psd(&["bootstrap", "--print-secret"]);
+    assert_ok(&out);
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text(&out.stdout)).unwrap();
+    let value = docs[1]["stringData"]["age.agekey"].as_str().unwrap();
+    let secret = std::fs::read_to_string(&key).unwrap();
+    let secret = secret
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    assert!(value.contains(secret), "the command's key is the Secret's");
+    assert!(
+        text(&out.stderr).contains("from SOPS_AGE_KEY_CMD"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_no_secret(&text(&out.stderr), &[&key]);
+    // The plan names the source, never the key.
+    let out = sb.psd(&["bootstrap"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "the key of {} from SOPS_AGE_KEY_CMD",
+            recipient_of(&key)
+        )),
+        "{}",
+        all(&out)
+    );
+    assert_no_secret(&all(&out), &[&key]);
+}
+
+#[test]
+fn a_failing_sops_age_key_cmd_is_a_clear_error() {
+    let mut sb = initialised();
+    let key = key_only_through_a_command(&mut sb);
+    // The command prints the key, then fails: its output must not be shown.
+    sb.env(
+        "SOPS_AGE_KEY_CMD",
+        format!(
+            "sh -c 'cat {}; echo \"vault: sealed\" >&2; exit 3'",
+            key.display()
+        ),
+    );
+    let out = sb.psd(&["bootstrap", "--print-secret"]);
+    assert_exit(&out, 2);
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("cannot use the age key in SOPS_AGE_KEY_CMD: command sh failed: exit status: 3 (vault: sealed)"),
+        "{e}"
+    );
+    assert!(e.contains("Run the command yourself"), "{e}");
+    assert_eq!(text(&out.stdout), "", "no Secret without a key");
+    assert_no_secret(&all(&out), &[&key]);
+    // A command that does not exist.
+    let mut sb = initialised();
+    key_only_through_a_command(&mut sb);
+    sb.env("SOPS_AGE_KEY_CMD", "psd-no-such-key-tool --get age");
+    let out = sb.psd(&["bootstrap"]);
+    assert_exit(&out, 2);
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("SOPS_AGE_KEY_CMD: failed to execute command psd-no-such-key-tool"),
+        "{e}"
+    );
+}
+
+#[test]
+fn print_secret_refuses_a_terminal() {
+    let sb = initialised();
+    let t = Pty::spawn(sb.command(&["bootstrap", "--print-secret"]));
+    let (status, shown) = t.finish();
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("--print-secret writes the private key, and standard output is a terminal"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("psd bootstrap --print-secret | kubectl apply"),
+        "{shown}"
+    );
+    assert_no_secret(&shown, &[&sb.key_file()]);
+    // Without --print-secret, the plan (no key in it) is shown on the terminal.
+    let t = Pty::spawn(sb.command(&["bootstrap"]));
+    let (status, shown) = t.finish();
+    assert!(status.success(), "{shown}");
+    assert!(shown.contains("flux bootstrap git"), "{shown}");
+    assert_no_secret(&shown, &[&sb.key_file()]);
 }

@@ -2,6 +2,7 @@
 //! each error a user can hit, with its exit code. (Against real servers: `connect_live.rs`.)
 
 mod common;
+mod pty;
 
 use std::collections::BTreeMap;
 
@@ -310,4 +311,94 @@ fn help_has_examples_and_exit_codes() {
     ] {
         assert!(ran.stdout.contains(want), "{want}: {}", ran.stdout);
     }
+}
+
+#[test]
+fn quiet_keeps_the_details_and_drops_the_hint() {
+    let repo = Repo::rendered("", None);
+    for service in ["postgres", "redis", "authentik"] {
+        let normal = repo.run(&["connect", service]);
+        assert_eq!(normal.code, Some(0), "{normal:?}");
+        assert!(
+            normal.stderr.contains("--show-secrets prints them"),
+            "{normal:?}"
+        );
+        for args in [
+            &["-q", "connect", service][..],
+            &["connect", service, "--quiet"],
+        ] {
+            let quiet = repo.run(args);
+            assert_eq!(quiet.code, Some(0), "{args:?}: {quiet:?}");
+            assert_eq!(quiet.stdout, normal.stdout, "{args:?}: the results stay");
+            assert_eq!(quiet.stderr, "", "{args:?}: no note");
+        }
+    }
+    // Errors are still said.
+    let ran = repo.run(&["-q", "connect", "redis", "--user", "admin"]);
+    assert_eq!(ran.code, Some(2), "{ran:?}");
+    assert!(ran.stderr.contains("redis has no user `admin`"), "{ran:?}");
+}
+
+#[test]
+fn colour_marks_the_heading_only_when_it_is_on() {
+    let repo = Repo::rendered("", None);
+    let plain = repo.run(&["connect", "redis"]);
+    assert_eq!(plain.code, Some(0), "{plain:?}");
+    assert!(
+        !plain.stdout.contains('\x1b'),
+        "no colour in a pipe: {plain:?}"
+    );
+    let heading = plain.stdout.lines().next().unwrap().to_owned();
+    assert!(heading.starts_with("Valkey "), "{heading}");
+    let painted = plain
+        .stdout
+        .replacen(&heading, &format!("\x1b[1m{heading}\x1b[0m"), 1);
+    for (args, env, coloured) in [
+        (
+            &["--color", "always", "connect", "redis"][..],
+            &[][..],
+            true,
+        ),
+        (
+            &["connect", "redis", "--color=always"],
+            &[("NO_COLOR", "1")],
+            true,
+        ),
+        (&["connect", "redis"], &[("CLICOLOR_FORCE", "1")], true),
+        (
+            &["connect", "redis"],
+            &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+            false,
+        ),
+        (
+            &["connect", "redis", "--color", "never"],
+            &[("CLICOLOR_FORCE", "1")],
+            false,
+        ),
+        (
+            &["--no-color", "connect", "redis"],
+            &[("CLICOLOR_FORCE", "1")],
+            false,
+        ),
+    ] {
+        let ran = repo.run_with(args, env);
+        assert_eq!(ran.code, Some(0), "{args:?} {env:?}: {ran:?}");
+        let want = if coloured { &painted } else { &plain.stdout };
+        assert_eq!(&ran.stdout, want, "{args:?} {env:?}");
+        assert!(!ran.stderr.contains('\x1b'), "{args:?} {env:?}: {ran:?}");
+    }
+    // --color auto on a real terminal: coloured, unless NO_COLOR.
+    let t = pty::Pty::spawn(repo.psd(&["connect", "redis"]));
+    let (status, shown) = t.finish();
+    assert!(status.success(), "{shown}");
+    assert!(
+        shown.starts_with(&format!("\x1b[1m{heading}\x1b[0m\n")),
+        "{shown:?}"
+    );
+    let mut cmd = repo.psd(&["connect", "redis"]);
+    cmd.env("NO_COLOR", "1");
+    let (status, shown) = pty::Pty::spawn(cmd).finish();
+    assert!(status.success(), "{shown}");
+    assert!(shown.starts_with(&format!("{heading}\n")), "{shown:?}");
+    assert!(!shown.contains('\x1b'), "{shown:?}");
 }

@@ -301,3 +301,36 @@ fn cluster_failures_name_the_failing_kustomization() {
         all(&out)
     );
 }
+
+#[test]
+fn the_key_from_sops_age_key_cmd_is_found_and_opens_the_secrets() {
+    let mut sb = rendered();
+    let vault = sb.dir.path().join("vault");
+    std::fs::create_dir_all(&vault).unwrap();
+    let key = vault.join("key.txt");
+    std::fs::rename(sb.key_file(), &key).unwrap();
+    sb.env("SOPS_AGE_KEY_CMD", format!("cat {}", key.display()));
+    let out = sb.psd(&["doctor"]);
+    assert_ok(&out);
+    let s = text(&out.stdout);
+    assert!(line(&s, "key found").contains("in SOPS_AGE_KEY_CMD"), "{s}");
+    assert!(
+        line(&s, "recipient in .sops.yaml").contains("(key from SOPS_AGE_KEY_CMD)"),
+        "{s}"
+    );
+    assert!(line(&s, "Secrets decrypt").starts_with("ok"), "{s}");
+    assert!(line(&s, "key private").starts_with("skip"), "{s}");
+    assert_no_secret(&all(&out), &[&key]);
+
+    // A failing command: its check fails with the exit status, and no key is shown.
+    sb.env(
+        "SOPS_AGE_KEY_CMD",
+        format!("sh -c 'cat {}; exit 9'", key.display()),
+    );
+    let out = sb.psd(&["doctor"]);
+    assert_failed(&out, "key source", "SOPS_AGE_KEY_CMD");
+    let s = text(&out.stdout);
+    assert!(line(&s, "key source").contains("exit status: 9"), "{s}");
+    assert!(line(&s, "key found").starts_with("FAIL"), "{s}");
+    assert_no_secret(&all(&out), &[&key]);
+}

@@ -1,9 +1,11 @@
 //! `psd init`: the files it writes, the key it creates (or finds), and what it refuses.
 
+mod pty;
 mod setup_support;
 
 use std::os::unix::fs::PermissionsExt as _;
 
+use pty::Pty;
 use setup_support::{Sandbox, all, assert_exit, assert_no_secret, assert_ok, recipient_of, text};
 
 #[test]
@@ -181,4 +183,111 @@ fn init_with_a_recipient_creates_no_key() {
     assert!(yaml.contains("postgresql:\n    enabled: false"), "{yaml}");
     assert!(yaml.contains("redis:\n    enabled: true"), "{yaml}");
     assert!(!text(&out.stdout).contains("Back up"), "{}", all(&out));
+}
+
+const DOMAIN_Q: &str = "Domain the cluster serves (e.g. example.org): ";
+const SERVICES_Q: &str =
+    "Services (postgresql,redis,authentik or none) [postgresql,redis,authentik]: ";
+
+#[test]
+fn init_on_a_terminal_asks_again_after_a_bad_answer() {
+    let sb = Sandbox::new();
+    let mut t = Pty::spawn(sb.command(&["init"]));
+    // Each question shows; a bad answer is explained and the same question comes back.
+    t.expect(DOMAIN_Q);
+    t.answer("not a domain");
+    let said = t.expect(DOMAIN_Q);
+    assert!(
+        said.contains("psd init: invalid value for `domain`") && said.contains("try again"),
+        "{said}"
+    );
+    t.answer("");
+    let said = t.expect(DOMAIN_Q);
+    assert!(
+        said.contains("`domain`"),
+        "an empty domain is asked again: {said}"
+    );
+    t.answer("example.net");
+    let email_q = "Let's Encrypt e-mail [admin@example.net]: ";
+    t.expect(email_q);
+    t.answer("ops@localhost");
+    let said = t.expect(email_q);
+    assert!(said.contains("`acme.email`"), "{said}");
+    t.answer("ops@example.net");
+    t.expect("Cluster name [k3s]: ");
+    t.answer("Home_Cluster");
+    let said = t.expect("Cluster name [k3s]: ");
+    assert!(said.contains("`flux.cluster_name`"), "{said}");
+    t.answer("home");
+    t.expect(SERVICES_Q);
+    t.answer("postgres");
+    let said = t.expect(SERVICES_Q);
+    assert!(said.contains("unknown service `postgres`"), "{said}");
+    // Authentik without PostgreSQL is refused by the description's own rule.
+    t.answer("authentik");
+    let said = t.expect(SERVICES_Q);
+    assert!(said.contains("enable services.postgresql too"), "{said}");
+    t.answer("postgresql,authentik");
+    let (status, rest) = t.finish();
+    assert!(status.success(), "{status:?}\n{rest}");
+    assert!(rest.contains("Next steps:"), "{rest}");
+    // Nothing was written before the answers were right, and then the answers were.
+    let yaml = std::fs::read_to_string(sb.repo().join("psd.yaml")).unwrap();
+    assert!(yaml.contains("domain: \"example.net\""), "{yaml}");
+    assert!(yaml.contains("email: \"ops@example.net\""), "{yaml}");
+    assert!(yaml.contains("cluster_name: \"home\""), "{yaml}");
+    assert!(yaml.contains("postgresql:\n    enabled: true"), "{yaml}");
+    assert!(yaml.contains("redis:\n    enabled: false"), "{yaml}");
+    assert!(yaml.contains("authentik:\n    enabled: true"), "{yaml}");
+    assert_eq!(
+        std::fs::read_to_string(sb.key_file())
+            .unwrap()
+            .matches("AGE-SECRET-KEY-1")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn init_on_a_terminal_takes_defaults_and_flags_and_refuses_a_bad_flag() {
+    let sb = Sandbox::new();
+    // Flags are not asked; Enter takes a default.
+    let mut t =
+        Pty::spawn(sb.command(&["init", "--domain", "example.org", "--cluster-name", "c1"]));
+    t.expect("Let's Encrypt e-mail [admin@example.org]: ");
+    t.answer("");
+    t.expect(SERVICES_Q);
+    t.answer("");
+    let (status, rest) = t.finish();
+    assert!(status.success(), "{status:?}\n{rest}");
+    assert!(!rest.contains("Cluster name"), "{rest}");
+    let yaml = std::fs::read_to_string(sb.repo().join("psd.yaml")).unwrap();
+    assert!(yaml.contains("cluster_name: \"c1\""), "{yaml}");
+    assert!(yaml.contains("redis:\n    enabled: true"), "{yaml}");
+
+    // A bad flag is an error before any question, as without a terminal.
+    let sb = Sandbox::new();
+    let t = Pty::spawn(sb.command(&["init", "--email", "nope"]));
+    let (status, shown) = t.finish();
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("`acme.email`") && shown.contains("(--email)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Domain the cluster serves"), "{shown}");
+    assert!(!sb.repo().join("psd.yaml").exists());
+
+    // End of input (Ctrl-D) at a question stops with nothing written.
+    let sb = Sandbox::new();
+    let mut t = Pty::spawn(sb.command(&["init"]));
+    t.expect(DOMAIN_Q);
+    t.send(b"\x04");
+    let (status, shown) = t.finish();
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("cannot read the answer") && shown.contains("nothing was written"),
+        "{shown}"
+    );
+    assert!(!sb.repo().join("psd.yaml").exists());
+    assert!(!sb.key_file().exists());
 }

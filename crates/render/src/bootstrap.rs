@@ -32,6 +32,8 @@ use psd_model::cluster::ClusterConfig;
 use psd_model::secrecy::{ExposeSecret as _, SecretString};
 use psd_model::{AgeKeyPair, SOPS_AGE_SECRET_KEY, SOPS_AGE_SECRET_NAME, SOPS_AGE_SECRET_NAMESPACE};
 
+use psd_sops::keysource::{AGE_KEY_CMD_SOURCE, age_key_cmd_text};
+
 use crate::keys::{self, KeyEnv};
 
 /// The Cloudflare API token's Secret, relative to `flux.root` (see `docs/LAYOUT.md`).
@@ -62,8 +64,8 @@ pub enum SetupError {
     /// No age private key was found anywhere sops looks.
     #[error(
         "no age private key found (looked in: {}). The key for {} is needed: set \
-         SOPS_AGE_KEY_FILE to the file that holds it (psd init and psd render create keys in \
-         ~/.config/sops/age/keys.txt)",
+         SOPS_AGE_KEY_FILE to the file that holds it, or SOPS_AGE_KEY_CMD to a command that \
+         prints it (psd init and psd render create keys in ~/.config/sops/age/keys.txt)",
         looked.join(", "),
         wanted.join(", ")
     )]
@@ -91,10 +93,11 @@ pub enum SetupError {
         /// The recipients of `.sops.yaml`.
         wanted: Vec<String>,
     },
-    /// A key source is set but cannot be used (missing file, malformed key).
+    /// A key source is set but cannot be used (missing file, malformed key, a failing
+    /// `SOPS_AGE_KEY_CMD`).
     #[error("cannot use the age key in {source_name}: {reason}")]
     KeySource {
-        /// `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE=/path`, or a path.
+        /// `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE=/path`, `SOPS_AGE_KEY_CMD`, or a path.
         source_name: String,
         /// What is wrong.
         reason: String,
@@ -151,17 +154,18 @@ pub fn sops_recipients(root: &Path, flux_root: &str) -> Result<Vec<String>, Setu
 pub struct HeldKey {
     /// The key pair (its `Debug` never shows the private key).
     pub pair: AgeKeyPair,
-    /// Where it was found: `SOPS_AGE_KEY`, or the file's path.
+    /// Where it was found: `SOPS_AGE_KEY`, `SOPS_AGE_KEY_CMD`, or the file's path.
     pub source: String,
-    /// The file it is in (`None` for `SOPS_AGE_KEY`).
+    /// The file it is in (`None` for `SOPS_AGE_KEY` and `SOPS_AGE_KEY_CMD`).
     pub file: Option<PathBuf>,
 }
 
-/// The private keys found as sops finds them: `SOPS_AGE_KEY`, the file `SOPS_AGE_KEY_FILE`
-/// names, and sops' user key file (`$XDG_CONFIG_HOME/sops/age/keys.txt`, else
-/// `~/.config/sops/age/keys.txt`). Returns the keys, the places looked at, and the sources
-/// that are set but unusable. (`SOPS_AGE_KEY_CMD` and SSH keys are not read: Flux needs an
-/// age key it can be given.)
+/// The private keys found as sops finds age keys, in sops' order: `SOPS_AGE_KEY`, the file
+/// `SOPS_AGE_KEY_FILE` names, the output of the command `SOPS_AGE_KEY_CMD` names (run as sops
+/// runs it, through [`psd_sops::keysource::age_key_cmd_text`]), and sops' user key file
+/// (`$XDG_CONFIG_HOME/sops/age/keys.txt`, else `~/.config/sops/age/keys.txt`). Returns the
+/// keys, the places looked at, and the sources that are set but unusable (a failing command
+/// among them). SSH keys are not read: Flux needs an age key it can be given.
 #[must_use]
 pub fn held_keys(env: &KeyEnv) -> (Vec<HeldKey>, Vec<String>, Vec<SetupError>) {
     let mut keys = Vec::new();
@@ -172,17 +176,7 @@ pub fn held_keys(env: &KeyEnv) -> (Vec<HeldKey>, Vec<String>, Vec<SetupError>) {
         match text.into_string() {
             Ok(text) => {
                 let text = zeroize::Zeroizing::new(text);
-                match psd_model::parse_key_file(&text, "SOPS_AGE_KEY") {
-                    Ok(pairs) => keys.extend(pairs.into_iter().map(|pair| HeldKey {
-                        pair,
-                        source: "SOPS_AGE_KEY".into(),
-                        file: None,
-                    })),
-                    Err(e) => errors.push(SetupError::KeySource {
-                        source_name: "SOPS_AGE_KEY".into(),
-                        reason: e.to_string(),
-                    }),
-                }
+                held_text(&text, "SOPS_AGE_KEY", &mut keys, &mut errors);
             }
             Err(_) => errors.push(SetupError::KeySource {
                 source_name: "SOPS_AGE_KEY".into(),
@@ -190,38 +184,72 @@ pub fn held_keys(env: &KeyEnv) -> (Vec<HeldKey>, Vec<String>, Vec<SetupError>) {
             }),
         }
     }
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
-    if let Some(p) = env.var("SOPS_AGE_KEY_FILE") {
-        files.push((PathBuf::from(p), true));
-    }
-    if let Some(p) = psd_sops::keysource::default_key_file_path(|n| env.var(n))
-        && !files.iter().any(|(f, _)| f == &p)
-    {
-        files.push((p, false));
-    }
-    for (path, configured) in files {
-        let name = if configured {
-            format!("SOPS_AGE_KEY_FILE={}", path.display())
-        } else {
-            path.display().to_string()
-        };
+    let configured = env.var("SOPS_AGE_KEY_FILE").map(PathBuf::from);
+    if let Some(path) = &configured {
+        let name = format!("SOPS_AGE_KEY_FILE={}", path.display());
         looked.push(name.clone());
-        if !configured && !path.exists() {
-            continue;
-        }
-        match psd_model::read_key_file(&path) {
-            Ok(pairs) => keys.extend(pairs.into_iter().map(|pair| HeldKey {
-                pair,
-                source: path.display().to_string(),
-                file: Some(path.clone()),
-            })),
+        read_held_file(path, name, &mut keys, &mut errors);
+    }
+    looked.push(AGE_KEY_CMD_SOURCE.to_owned());
+    if let Some(cmd) = env.var(AGE_KEY_CMD_SOURCE) {
+        match age_key_cmd_text(&cmd) {
+            Ok(text) => held_text(&text, AGE_KEY_CMD_SOURCE, &mut keys, &mut errors),
             Err(e) => errors.push(SetupError::KeySource {
-                source_name: name,
-                reason: e.to_string(),
+                source_name: e.source_name,
+                reason: format!(
+                    "{}. Run the command yourself to see why; it must print an age key file \
+                     (as age-keygen writes one) and exit 0",
+                    e.reason
+                ),
             }),
         }
     }
+    if let Some(path) = psd_sops::keysource::default_key_file_path(|n| env.var(n))
+        && configured.as_ref() != Some(&path)
+    {
+        let name = path.display().to_string();
+        looked.push(name.clone());
+        if path.exists() {
+            read_held_file(&path, name, &mut keys, &mut errors);
+        }
+    }
     (keys, looked, errors)
+}
+
+/// The keys of key-file `text` from `source` (an environment variable, a command), into
+/// `keys` or `errors`.
+fn held_text(text: &str, source: &str, keys: &mut Vec<HeldKey>, errors: &mut Vec<SetupError>) {
+    match psd_model::parse_key_file(text, source) {
+        Ok(pairs) => keys.extend(pairs.into_iter().map(|pair| HeldKey {
+            pair,
+            source: source.to_owned(),
+            file: None,
+        })),
+        Err(e) => errors.push(SetupError::KeySource {
+            source_name: source.to_owned(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// The keys of the key file `path` (named `name` in errors), into `keys` or `errors`.
+fn read_held_file(
+    path: &Path,
+    name: String,
+    keys: &mut Vec<HeldKey>,
+    errors: &mut Vec<SetupError>,
+) {
+    match psd_model::read_key_file(path) {
+        Ok(pairs) => keys.extend(pairs.into_iter().map(|pair| HeldKey {
+            pair,
+            source: path.display().to_string(),
+            file: Some(path.to_owned()),
+        })),
+        Err(e) => errors.push(SetupError::KeySource {
+            source_name: name,
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// This repository's private key: the first recipient of `recipients` (in their order) whose
@@ -527,6 +555,69 @@ mod tests {
              --path=gitops/clusters/a"
         );
         assert!(FluxBootstrap::github("ssh://git@gitlab.com/a/b", "main", "p", false).is_err());
+    }
+
+    #[test]
+    fn keys_are_found_in_sops_order_including_the_key_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let [a, b, c] = [(); 3].map(|()| AgeKeyPair::generate());
+        let write = |name: &str, pair: &AgeKeyPair| {
+            let path = dir.path().join(name);
+            let text = psd_model::key_file_text(std::slice::from_ref(pair));
+            std::fs::write(&path, text.expose_secret()).unwrap();
+            path
+        };
+        let file_a = write("a.txt", &a);
+        let file_b = write("b.txt", &b);
+        let xdg = dir.path().join("xdg");
+        std::fs::create_dir_all(xdg.join("sops/age")).unwrap();
+        std::fs::rename(write("c.txt", &c), xdg.join("sops/age/keys.txt")).unwrap();
+        let env = KeyEnv::fixed([
+            ("XDG_CONFIG_HOME", xdg.clone().into_os_string()),
+            ("SOPS_AGE_KEY_FILE", file_a.clone().into_os_string()),
+            (
+                "SOPS_AGE_KEY_CMD",
+                format!("cat {}", file_b.display()).into(),
+            ),
+        ]);
+        let (held, looked, errors) = held_keys(&env);
+        assert!(errors.is_empty(), "{errors:?}");
+        let found: Vec<(String, &str)> = held
+            .iter()
+            .map(|k| (k.pair.recipient().to_string(), k.source.as_str()))
+            .collect();
+        let default = xdg.join("sops/age/keys.txt").display().to_string();
+        assert_eq!(
+            found,
+            [
+                (a.recipient().to_string(), file_a.to_str().unwrap()),
+                (b.recipient().to_string(), "SOPS_AGE_KEY_CMD"),
+                (c.recipient().to_string(), default.as_str()),
+            ]
+        );
+        assert_eq!(held[1].file, None);
+        assert_eq!(looked[2], "SOPS_AGE_KEY_CMD");
+        // The key command alone is enough for the cluster key.
+        let only_cmd = KeyEnv::fixed([("SOPS_AGE_KEY_CMD", format!("cat {}", file_b.display()))]);
+        let key = cluster_key(&[b.recipient().to_string()], &only_cmd).unwrap();
+        assert_eq!(key.source, "SOPS_AGE_KEY_CMD");
+        // A failing command is a key-source error naming the variable, without the key.
+        let failing = KeyEnv::fixed([(
+            "SOPS_AGE_KEY_CMD",
+            format!("sh -c 'cat {}; echo locked >&2; exit 5'", file_b.display()),
+        )]);
+        let e = cluster_key(&[b.recipient().to_string()], &failing)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cannot use the age key in SOPS_AGE_KEY_CMD: "),
+            "{e}"
+        );
+        assert!(
+            e.contains("exit status: 5") && e.contains("(locked)"),
+            "{e}"
+        );
+        assert!(!e.contains("AGE-SECRET-KEY"), "{e}");
     }
 
     #[test]

@@ -81,6 +81,24 @@ impl InitOptions {
             key_env: KeyEnv::process(),
         }
     }
+
+    /// The cluster description these options write, validated as [`init`] validates it
+    /// (recipients and files are not checked). `psd init` asks again for a value this refuses.
+    ///
+    /// # Errors
+    /// [`ClusterError::Invalid`] naming the field (`domain`, `acme.email`,
+    /// `flux.cluster_name`, `services.…`) whose value cannot work.
+    pub fn config(&self) -> Result<ClusterConfig, ClusterError> {
+        let mut cfg = ClusterConfig::default();
+        cfg.domain.clone_from(&self.domain);
+        cfg.acme.email.clone_from(&self.email);
+        cfg.flux.cluster_name.clone_from(&self.cluster_name);
+        cfg.services.postgresql.enabled = self.postgresql;
+        cfg.services.redis.enabled = self.redis;
+        cfg.services.authentik.enabled = self.authentik;
+        cfg.validate()?;
+        Ok(cfg)
+    }
 }
 
 /// Where the repository's key came from.
@@ -168,14 +186,7 @@ pub enum InitError {
 /// [`InitError`]: existing files without `force`, invalid values, key file or I/O errors.
 pub fn init(opts: &InitOptions) -> Result<InitReport, InitError> {
     let root = &opts.root;
-    let mut cfg = ClusterConfig::default();
-    cfg.domain.clone_from(&opts.domain);
-    cfg.acme.email.clone_from(&opts.email);
-    cfg.flux.cluster_name.clone_from(&opts.cluster_name);
-    cfg.services.postgresql.enabled = opts.postgresql;
-    cfg.services.redis.enabled = opts.redis;
-    cfg.services.authentik.enabled = opts.authentik;
-    cfg.validate()?;
+    let cfg = opts.config()?;
     for r in &opts.recipients {
         r.parse::<psd_model::Recipient>()
             .map_err(|e| InitError::Recipient {

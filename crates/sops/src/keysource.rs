@@ -293,15 +293,11 @@ impl Identities {
         }
         // 6: SOPS_AGE_KEY_CMD.
         if let Some(cmd) = get("SOPS_AGE_KEY_CMD") {
-            let source = "SOPS_AGE_KEY_CMD".to_owned();
-            match run_command(&cmd, &source) {
-                Ok(out) => match String::from_utf8(out.to_vec()) {
-                    Ok(text) => {
-                        let text = Zeroizing::new(text);
-                        push_err(&mut errors, ids.add_key_text(&text, &source, false));
-                    }
-                    Err(_) => errors.push(SourceError::new(source, "output is not valid UTF-8")),
-                },
+            match age_key_cmd_text(&cmd) {
+                Ok(text) => push_err(
+                    &mut errors,
+                    ids.add_key_text(&text, AGE_KEY_CMD_SOURCE, false),
+                ),
                 Err(e) => errors.push(e),
             }
         } else {
@@ -346,8 +342,35 @@ fn load_key_file(ids: &mut Identities, errors: &mut Vec<SourceError>, path: &Pat
     }
 }
 
+/// The source name of `SOPS_AGE_KEY_CMD` in [`SourceError`]s and [`Identities::locations`].
+pub const AGE_KEY_CMD_SOURCE: &str = "SOPS_AGE_KEY_CMD";
+
+/// The identity text a `SOPS_AGE_KEY_CMD` command prints, run exactly as
+/// [`Identities::from_env`] runs it (and sops does): split with shell-like quoting, without a
+/// shell, standard input inherited, standard error captured. The text is what sops parses as a
+/// key file (one identity per line); this function does not parse it. It is wiped on drop.
+///
+/// For callers that need the key text itself rather than the [`Identities`] built from it,
+/// e.g. to hand the key to a cluster.
+///
+/// # Errors
+/// A [`SourceError`] named [`AGE_KEY_CMD_SOURCE`] when the command cannot be split or started,
+/// exits unsuccessfully (its exit status and the first line of its standard error are quoted,
+/// unless that line holds key material), or prints something that is not UTF-8. No error
+/// carries the command's standard output.
+pub fn age_key_cmd_text(cmd: &std::ffi::OsStr) -> Result<Zeroizing<String>, SourceError> {
+    let out = run_command(cmd, AGE_KEY_CMD_SOURCE)?;
+    match std::str::from_utf8(&out) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(SourceError::new(
+            AGE_KEY_CMD_SOURCE,
+            "output is not valid UTF-8",
+        )),
+    }
+}
+
 /// Runs a key command split with shell-like quoting, without a shell (as sops does).
-fn run_command(cmd: &OsString, source: &str) -> Result<Zeroizing<Vec<u8>>, SourceError> {
+fn run_command(cmd: &std::ffi::OsStr, source: &str) -> Result<Zeroizing<Vec<u8>>, SourceError> {
     let text = cmd.to_string_lossy();
     let argv = shlex::split(&text)
         .filter(|a| !a.is_empty())
@@ -558,6 +581,37 @@ mod tests {
         let e = errors[0].to_string();
         assert!(!e.to_ascii_uppercase().contains("AGE-SECRET-KEY"), "{e}");
         assert!(e.contains("not shown"), "{e}");
+    }
+
+    #[test]
+    fn key_cmd_text_is_the_commands_output() {
+        let a = age::x25519::Identity::generate();
+        let key_text = format!(
+            "# public key: {}\n{}\n",
+            a.to_public(),
+            a.to_string().expose_secret()
+        );
+        let cmd = format!("printf %s '{key_text}'");
+        let text = age_key_cmd_text(std::ffi::OsStr::new(&cmd)).unwrap();
+        assert_eq!(text.as_str(), key_text);
+        // The same text from_lookup turns into an identity.
+        assert_eq!(Identities::parse_key_file(&text).unwrap().len(), 1);
+        // Failures name the source and the status, never the output.
+        let cmd = format!("sh -c 'echo {}; exit 4'", a.to_string().expose_secret());
+        let e = age_key_cmd_text(std::ffi::OsStr::new(&cmd)).unwrap_err();
+        assert_eq!(e.source_name, AGE_KEY_CMD_SOURCE);
+        assert!(e.reason.contains("exit status: 4"), "{e}");
+        assert!(!e.to_string().contains("AGE-SECRET-KEY"), "{e}");
+        let e = age_key_cmd_text(std::ffi::OsStr::new("/nonexistent/psd-key-tool x")).unwrap_err();
+        assert!(
+            e.reason
+                .contains("failed to execute command /nonexistent/psd-key-tool"),
+            "{e}"
+        );
+        let e = age_key_cmd_text(std::ffi::OsStr::new("printf 'unbalanced")).unwrap_err();
+        assert!(e.reason.contains("unbalanced quotes"), "{e}");
+        let e = age_key_cmd_text(std::ffi::OsStr::new(r"printf '\377'")).unwrap_err();
+        assert!(e.reason.contains("not valid UTF-8"), "{e}");
     }
 
     #[test]

@@ -64,6 +64,18 @@ impl Sandbox {
 
     pub fn psd_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
         use std::io::Write as _;
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// The command `psd args…` in the repository, with the sandbox's environment only (for
+    /// tests that choose its standard streams, e.g. a pseudo-terminal).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_psd"));
         cmd.args(args)
             .current_dir(self.repo())
@@ -72,16 +84,11 @@ impl Sandbox {
             .env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.home().join(".config"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("KUBECONFIG", self.dir.path().join("no-kubeconfig"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("KUBECONFIG", self.dir.path().join("no-kubeconfig"));
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
+        cmd
     }
 
     /// `git args…` in the repository.
