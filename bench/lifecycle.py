@@ -3,6 +3,8 @@
 start-up and binary encryption against their floors, all in one run.
 
   set-10000        `set` of one value in a 10,000-key Secret (a fresh copy of the file per run)
+  set-list-10000   `set` of a new key in a file whose one key holds a list of 10,000 values
+                   (all under one AAD: a stash looked up by AAD alone is quadratic there)
   updatekeys-1000  `updatekeys -y` over 1,000 files encrypted to one recipient, .sops.yaml
                    naming two (fresh copies per run)
   startup          `decrypt` of a 10-key Secret, against `/bin/true` (the cost of a process)
@@ -113,6 +115,22 @@ def main():
         p, pc = median_cpu(cmd(args.psd), env, d, args.runs, fresh)
         rows.append(("set-10000", "set", f"sops {s*1000:.1f} ms", f"psd {p*1000:.1f} ms", s / p, "vs sops"))
         rows.append(("set-10000", "set (CPU)", f"sops {sc*1000:.1f} ms", f"psd {pc*1000:.1f} ms", sc / pc, "vs sops, user+system"))
+
+    if want("set-list-10000"):
+        plain = os.path.join(d, "list.plain.yaml")
+        with open(plain, "w") as f:
+            f.write("tokens:\n" + "".join(f"    - {rand_str(rng, 32)}\n" for _ in range(10_000)))
+        master = os.path.join(d, "list.master.yaml")
+        encrypt(plain, master)
+        work = os.path.join(d, "list.yaml")
+        def fresh_list():
+            shutil.copyfile(master, work)
+            os.sync()
+        cmd = lambda tool: [tool, "set", work, '["other"]', '"x"']
+        s, sc = median_cpu(cmd(args.sops), env, d, args.runs, fresh_list)
+        p, pc = median_cpu(cmd(args.psd), env, d, args.runs, fresh_list)
+        rows.append(("set-list-10000", "set", f"sops {s*1000:.1f} ms", f"psd {p*1000:.1f} ms", s / p, "vs sops"))
+        rows.append(("set-list-10000", "set (CPU)", f"sops {sc*1000:.1f} ms", f"psd {pc*1000:.1f} ms", sc / pc, "vs sops, user+system"))
 
     if want("updatekeys-1000"):
         sub = os.path.join(d, "many")

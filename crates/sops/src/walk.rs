@@ -57,14 +57,69 @@ impl std::fmt::Display for Warning {
 /// more are not stashed (they get a new ciphertext).
 #[derive(Default)]
 pub struct Stash {
-    by_aad: std::collections::HashMap<String, Vec<Stashed>>,
+    /// One entry per value: a lookup is one hash, so a list of 10,000 values under one key
+    /// (one AAD) is not quadratic. foldhash, not SipHash: the map holds every value of the
+    /// file, and SipHash was 5% of a `set` on a 10,000-key file.
+    values: std::collections::HashMap<Stashed, String, foldhash::fast::RandomState>,
 }
 
+/// What a ciphertext is looked up by: AAD, type and plaintext (wiped on drop).
 struct Stashed {
+    aad: String,
     datatype: &'static str,
     plain: zeroize::Zeroizing<Vec<u8>>,
-    enc: String,
 }
+
+/// The borrowed form of [`Stashed`], so that a lookup needs no allocation.
+trait StashKey {
+    fn parts(&self) -> (&str, &str, &[u8]);
+}
+
+impl StashKey for Stashed {
+    fn parts(&self) -> (&str, &str, &[u8]) {
+        (&self.aad, self.datatype, &self.plain)
+    }
+}
+
+impl StashKey for (&str, &str, &[u8]) {
+    fn parts(&self) -> (&str, &str, &[u8]) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn StashKey + 'a> for Stashed {
+    fn borrow(&self) -> &(dyn StashKey + 'a) {
+        self
+    }
+}
+
+impl std::hash::Hash for dyn StashKey + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn StashKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn StashKey + '_ {}
+
+impl std::hash::Hash for Stashed {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self as &dyn StashKey).hash(state);
+    }
+}
+
+impl PartialEq for Stashed {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for Stashed {}
 
 impl std::fmt::Debug for Stash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,52 +130,41 @@ impl std::fmt::Debug for Stash {
 impl Stash {
     /// How many values it holds.
     pub fn len(&self) -> usize {
-        self.by_aad.values().map(Vec::len).sum()
+        self.values.len()
     }
 
     /// Whether it holds no value.
     pub fn is_empty(&self) -> bool {
-        self.by_aad.is_empty()
+        self.values.is_empty()
     }
 
-    /// Adds the ciphertexts of `other`, which must have been made with the same data key.
+    /// Adds the ciphertexts of `other`, which must have been made with the same data key (a
+    /// value both hold keeps the ciphertext it has here).
     pub(crate) fn absorb(&mut self, other: Stash) {
-        for (aad, entries) in other.by_aad {
-            let mine = self.by_aad.entry(aad).or_default();
-            for e in entries {
-                if !mine
-                    .iter()
-                    .any(|m| m.datatype == e.datatype && m.plain == e.plain)
-                {
-                    mine.push(e);
-                }
-            }
+        for (k, enc) in other.values {
+            self.values.entry(k).or_insert(enc);
         }
     }
 
     fn get(&self, aad: &str, datatype: &str, plain: &[u8]) -> Option<String> {
-        self.by_aad.get(aad)?.iter().find_map(|s| {
-            (s.datatype == datatype && s.plain.as_slice() == plain).then(|| s.enc.clone())
-        })
+        self.values
+            .get(&(aad, datatype, plain) as &dyn StashKey)
+            .cloned()
     }
 
-    fn put(&mut self, aad: &str, datatype: &'static str, plain: &[u8], enc: String) {
-        let entries = match self.by_aad.get_mut(aad) {
-            Some(e) => e,
-            None => self.by_aad.entry(aad.to_owned()).or_default(),
+    fn put(&mut self, aad: String, datatype: &'static str, plain: &[u8], enc: String) {
+        // A value already there gets the new ciphertext (the key it had is kept).
+        let k = Stashed {
+            aad,
+            datatype,
+            plain: zeroize::Zeroizing::new(plain.to_vec()),
         };
-        if let Some(e) = entries
-            .iter_mut()
-            .find(|s| s.datatype == datatype && s.plain.as_slice() == plain)
-        {
-            e.enc = enc;
-        } else {
-            entries.push(Stashed {
-                datatype,
-                plain: zeroize::Zeroizing::new(plain.to_vec()),
-                enc,
-            });
-        }
+        self.values.insert(k, enc);
+    }
+
+    /// Room for `n` more values.
+    fn reserve(&mut self, n: usize) {
+        self.values.reserve(n);
     }
 }
 
@@ -187,7 +231,7 @@ impl<'a> Walker<'a> {
         self.stash.as_deref()?.get(aad, datatype, plain)
     }
 
-    fn stash_value(&mut self, aad: &str, datatype: &'static str, plain: &[u8], enc: String) {
+    fn stash_value(&mut self, aad: String, datatype: &'static str, plain: &[u8], enc: String) {
         if let Some(stash) = self.stash.as_deref_mut() {
             stash.put(aad, datatype, plain, enc);
         }
@@ -358,7 +402,7 @@ impl<'a> Walker<'a> {
                         .unwrap_or_default(),
                 };
                 let enc = std::mem::replace(&mut c.text, plain);
-                self.stash_value(&aad, "comment", c.text.as_bytes(), enc);
+                self.stash_value(aad, "comment", c.text.as_bytes(), enc);
             }
             Err(_) => self.warnings.push(Warning::CommentNotDecrypted {
                 path: self.path_string(),
@@ -439,7 +483,7 @@ impl<'a> Walker<'a> {
         if !enc.is_empty()
             && let Some(stash) = self.stash.as_deref_mut()
         {
-            stash.put(&aad, datatype, &bytes, enc);
+            stash.put(aad, datatype, &bytes, enc);
         }
         // A value that decrypted to a comment (a list comment stored as a string by sops) is
         // never hashed (spec 5.2).
@@ -598,6 +642,9 @@ pub fn decrypt_tree_stashing(
         w.dec_branch(b, &mut leaves);
     }
     decrypt_leaves(key, &w.key, &mut leaves);
+    if let Some(stash) = w.stash.as_deref_mut() {
+        stash.reserve(leaves.len());
+    }
     for leaf in leaves {
         w.dec_finish(leaf)?;
     }
