@@ -100,37 +100,29 @@ def main():
                                     "--output-type", fmt, src], env=env, check=True, cwd=d,
                                    capture_output=True).stdout)
 
-    if want("set-10000"):
-        plain = os.path.join(d, "big.plain.yaml")
+    def bench_set(name, stem, text, path, value):
+        """`set PATH VALUE` on a fresh copy of `text` encrypted, sops against psd."""
+        plain = os.path.join(d, f"{stem}.plain.yaml")
         with open(plain, "w") as f:
-            f.write(secret_yaml(rng, 10_000))
-        master = os.path.join(d, "big.master.yaml")
+            f.write(text)
+        master = os.path.join(d, f"{stem}.master.yaml")
         encrypt(plain, master)
-        work = os.path.join(d, "big.yaml")
+        work = os.path.join(d, f"{stem}.yaml")
         def fresh():
             shutil.copyfile(master, work)
             os.sync()
-        cmd = lambda tool: [tool, "set", work, '["stringData"]["key-5000"]', '"changed"']
+        cmd = lambda tool: [tool, "set", work, path, value]
         s, sc = median_cpu(cmd(args.sops), env, d, args.runs, fresh)
         p, pc = median_cpu(cmd(args.psd), env, d, args.runs, fresh)
-        rows.append(("set-10000", "set", f"sops {s*1000:.1f} ms", f"psd {p*1000:.1f} ms", s / p, "vs sops"))
-        rows.append(("set-10000", "set (CPU)", f"sops {sc*1000:.1f} ms", f"psd {pc*1000:.1f} ms", sc / pc, "vs sops, user+system"))
+        rows.append((name, "set", f"sops {s*1000:.1f} ms", f"psd {p*1000:.1f} ms", s / p, "vs sops"))
+        rows.append((name, "set (CPU)", f"sops {sc*1000:.1f} ms", f"psd {pc*1000:.1f} ms", sc / pc, "vs sops, user+system"))
+
+    if want("set-10000"):
+        bench_set("set-10000", "big", secret_yaml(rng, 10_000), '["stringData"]["key-5000"]', '"changed"')
 
     if want("set-list-10000"):
-        plain = os.path.join(d, "list.plain.yaml")
-        with open(plain, "w") as f:
-            f.write("tokens:\n" + "".join(f"    - {rand_str(rng, 32)}\n" for _ in range(10_000)))
-        master = os.path.join(d, "list.master.yaml")
-        encrypt(plain, master)
-        work = os.path.join(d, "list.yaml")
-        def fresh_list():
-            shutil.copyfile(master, work)
-            os.sync()
-        cmd = lambda tool: [tool, "set", work, '["other"]', '"x"']
-        s, sc = median_cpu(cmd(args.sops), env, d, args.runs, fresh_list)
-        p, pc = median_cpu(cmd(args.psd), env, d, args.runs, fresh_list)
-        rows.append(("set-list-10000", "set", f"sops {s*1000:.1f} ms", f"psd {p*1000:.1f} ms", s / p, "vs sops"))
-        rows.append(("set-list-10000", "set (CPU)", f"sops {sc*1000:.1f} ms", f"psd {pc*1000:.1f} ms", sc / pc, "vs sops, user+system"))
+        tokens = "".join(f"    - {rand_str(rng, 32)}\n" for _ in range(10_000))
+        bench_set("set-list-10000", "list", "tokens:\n" + tokens, '["other"]', '"x"')
 
     if want("updatekeys-1000"):
         sub = os.path.join(d, "many")
