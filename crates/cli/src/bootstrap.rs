@@ -331,8 +331,8 @@ fn print_secret(key: &HeldKey) -> ExitCode {
         return fail(2, format!("cannot write to standard output: {e}"));
     }
     eprintln!(
-        "psd bootstrap: wrote the flux-system namespace and the Secret flux-system/sops-age \
-         (the key of {} from {})",
+        "psd bootstrap: printed the flux-system namespace and the Secret \
+         flux-system/sops-age (the key of {} from {}) on standard output; nothing was applied",
         key.pair.recipient(),
         key.source
     );

@@ -94,7 +94,19 @@ fn ask(question: &str, default: Option<&str>) -> std::io::Result<String> {
 /// The enabled services of a services list (`--services`, or the answer to its question).
 fn parse_services(list: &str) -> Result<[bool; 3], String> {
     let mut on = [false; 3];
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    let names: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.contains(&"none") && names.len() > 1 {
+        return Err(format!(
+            "`none` cannot be listed with other services (`{}`): give `none` alone, or only \
+             the services to enable",
+            names.join(",")
+        ));
+    }
+    for name in names {
         if name == "none" {
             continue;
         }

@@ -129,7 +129,38 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     ui::init(&cli.global);
-    match cli.command {
+    quiet_on_closed_pipe(move || run(cli.command))
+}
+
+/// Rust ignores SIGPIPE, so a reader that goes away (`psd decrypt f | head -1`,
+/// `psd config schema | head`) makes the next `println!`/`eprintln!` panic with a backtrace
+/// and exit 101. Such a panic unwinds as any other (destructors run: a temporary plaintext
+/// file of `psd edit` is still removed), is not reported, and psd ends with 141, the status
+/// a shell shows for a filter killed by SIGPIPE. Every other panic is reported as before.
+fn quiet_on_closed_pipe(f: impl FnOnce() -> ExitCode + std::panic::UnwindSafe) -> ExitCode {
+    fn is_closed_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        msg.starts_with("failed printing to std") && msg.contains("(os error 32)")
+    }
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_pipe(info.payload()) {
+            report(info);
+        }
+    }));
+    match std::panic::catch_unwind(f) {
+        Ok(code) => code,
+        Err(payload) if is_closed_pipe(payload.as_ref()) => ExitCode::from(141),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn run(command: Command) -> ExitCode {
+    match command {
         Command::Init(args) => init::run(args),
         Command::Bootstrap(args) => bootstrap::run(args),
         Command::Doctor(args) => doctor::run(args),

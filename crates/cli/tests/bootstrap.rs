@@ -82,6 +82,12 @@ fn print_secret_writes_the_namespace_and_the_secret_to_a_pipe() {
     let sb = initialised();
     let out = sb.psd(&["bootstrap", "--print-secret"]);
     assert_ok(&out);
+    // It says it printed, not that it applied anything.
+    assert!(
+        text(&out.stderr).contains("nothing was applied"),
+        "{}",
+        text(&out.stderr)
+    );
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text(&out.stdout)).unwrap();
     assert_eq!(docs[0]["kind"], "Namespace");
     assert_eq!(docs[0]["metadata"]["name"], "flux-system");

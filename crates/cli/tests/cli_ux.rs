@@ -497,3 +497,37 @@ impl Script for Command {
         c
     }
 }
+
+/// A reader that went away (`psd config schema | head -1`) ends psd quietly with 141, the
+/// status of a filter killed by SIGPIPE, not with a panic, a backtrace and 101; the same when
+/// it is standard error that nobody reads any more.
+#[test]
+fn a_closed_pipe_ends_psd_quietly() {
+    // Read ends closed before psd starts: its first write fails, every time.
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    let out = Command::new(PSD)
+        .args(["config", "schema"])
+        .env("RUST_BACKTRACE", "1")
+        .stdout(closed())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+
+    let scratch = Scratch::new();
+    let out = Command::new(PSD)
+        .args(["decrypt", "no-such-file.enc.yaml"])
+        .current_dir(scratch.dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(closed())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout), "");
+}

@@ -152,6 +152,19 @@ fn init_names_the_flag_of_a_bad_value() {
         "{}",
         all(&out)
     );
+    let out = sb.psd(&[
+        "init",
+        "--domain",
+        "example.org",
+        "--services",
+        "none,redis",
+    ]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("`none` cannot be listed with other services"),
+        "{}",
+        all(&out)
+    );
     let out = sb.psd(&["init", "--domain", "example.org", "--services", "authentik"]);
     assert_exit(&out, 2);
     assert!(text(&out.stderr).contains("postgresql"), "{}", all(&out));

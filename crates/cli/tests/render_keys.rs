@@ -151,3 +151,75 @@ fn key_problems_exit_2_naming_their_source() {
         "{all}"
     );
 }
+
+/// A deleted `.sops.yaml` is not silently rebuilt for the render's own key when the tree's
+/// encrypted files are also encrypted to others (a teammate, Flux's key): that would cut them
+/// off. With only psd's own key in the files, nobody loses access and the render goes on.
+#[test]
+fn a_missing_sops_yaml_never_drops_a_recipient_the_files_have() {
+    let (repo, home) = scratch();
+    let out = psd(repo.path(), home.path(), &["render"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let sops_yaml = repo.path().join(".sops.yaml");
+    let mine = std::fs::read_to_string(&sops_yaml).unwrap();
+
+    // Only the repository's own key: deleting .sops.yaml and rendering restores the same rule.
+    std::fs::remove_file(&sops_yaml).unwrap();
+    let out = psd(repo.path(), home.path(), &["render"]).output().unwrap();
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("found the age key psd created for this repository"),
+        "{all}"
+    );
+    assert_eq!(std::fs::read_to_string(&sops_yaml).unwrap(), mine);
+
+    // A teammate added: every file is encrypted to both.
+    let teammate = "age1t7rxyev2z3rw82stdlrrepyc39nvn86l5078zqkf5uasdy86jp6svpy7pa";
+    let own = mine
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.starts_with("age1"))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &sops_yaml,
+        psd_render::sops_yaml(&[own.clone(), teammate.to_owned()]).unwrap(),
+    )
+    .unwrap();
+    let out = psd(
+        repo.path(),
+        home.path(),
+        &["updatekeys", "-y", "gitops/databases/redis/secret.enc.yaml"],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let secret = repo.path().join("gitops/databases/redis/secret.enc.yaml");
+    let before = std::fs::read(&secret).unwrap();
+    assert!(String::from_utf8_lossy(&before).contains(teammate));
+
+    // .sops.yaml deleted: refused, exit 2, the teammate named, nothing written.
+    std::fs::remove_file(&sops_yaml).unwrap();
+    let out = psd(repo.path(), home.path(), &["render"]).output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains(".sops.yaml is missing"), "{all}");
+    assert!(all.contains(teammate), "{all}");
+    assert!(all.contains("git checkout -- .sops.yaml"), "{all}");
+    assert!(!sops_yaml.exists());
+    assert_eq!(std::fs::read(&secret).unwrap(), before);
+
+    // Naming both in psd.yaml is the documented way out.
+    std::fs::write(
+        repo.path().join("psd.yaml"),
+        format!("domain: example.org\nsops:\n  age_recipients: [{own}, {teammate}]\n"),
+    )
+    .unwrap();
+    let out = psd(repo.path(), home.path(), &["render"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        std::fs::read_to_string(&sops_yaml)
+            .unwrap()
+            .contains(teammate)
+    );
+}

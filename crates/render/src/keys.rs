@@ -316,12 +316,44 @@ fn check_recipients_agree(
     })
 }
 
+/// Refuses to write a `.sops.yaml` for `chosen` when files in the tree are encrypted to
+/// recipients it leaves out.
+fn keep_existing_access(
+    sops_path: &Path,
+    cfg: &ClusterConfig,
+    existing: &BTreeSet<String>,
+    chosen: Option<&str>,
+) -> Result<(), RenderError> {
+    let dropped: Vec<&str> = existing
+        .iter()
+        .map(String::as_str)
+        .filter(|r| Some(*r) != chosen)
+        .collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    Err(RenderError::NoRecipients(format!(
+        "{} is missing, but encrypted files under {}/ are encrypted to {}, which a new \
+         .sops.yaml would leave out: psd will not choose recipients that cut those people (or \
+         Flux) off. Restore it (`git checkout -- .sops.yaml`), or list every recipient to keep \
+         in psd.yaml under sops.age_recipients, and render again",
+        sops_path.display(),
+        cfg.flux.root,
+        dropped.join(", ")
+    )))
+}
+
 /// Finds (or in write mode creates) the recipients. `None` in check/dry-run mode when none
 /// exist yet, and when nothing needs encrypting.
+///
+/// `existing` are the age recipients of the encrypted files already in the tree: when
+/// `.sops.yaml` is missing and psd.yaml names no recipients, psd will not pick recipients of
+/// its own for files that others can read today (that would silently drop their access).
 pub(crate) fn resolve(
     opts: &RenderOptions,
     cfg: &ClusterConfig,
     needs_encryption: bool,
+    existing: &BTreeSet<String>,
     report: &mut Report,
 ) -> Result<Option<Vec<String>>, RenderError> {
     let root = &opts.repo_root;
@@ -364,17 +396,19 @@ pub(crate) fn resolve(
     key_files.dedup();
     for file in &key_files {
         if let Some(r) = marked_recipient(file, &canonical) {
+            keep_existing_access(&sops_path, cfg, existing, Some(&r))?;
             if mode == Mode::Write {
                 write_sops_yaml(root, std::slice::from_ref(&r))?;
                 report.notes.push(format!(
-                    "found the age key an earlier, interrupted render created for this \
-                     repository in {}; wrote .sops.yaml for its recipient {r}",
+                    "found the age key psd created for this repository (by psd init or an \
+                     earlier render) in {}; wrote .sops.yaml for its recipient {r}",
                     file.display()
                 ));
             }
             return Ok(Some(vec![r]));
         }
     }
+    keep_existing_access(&sops_path, cfg, existing, None)?;
     if !needs_encryption {
         return Ok(None);
     }

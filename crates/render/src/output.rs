@@ -299,7 +299,18 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     if opts.mode == Mode::Write {
         keys::remove_key_temporaries(opts, &mut report);
     }
-    let recipients = keys::resolve(opts, &cfg, needs_encryption, &mut report)?;
+    let existing_recipients: std::collections::BTreeSet<String> = resolved
+        .existing
+        .values()
+        .flat_map(|e| e.recipients.iter().cloned())
+        .collect();
+    let recipients = keys::resolve(
+        opts,
+        &cfg,
+        needs_encryption,
+        &existing_recipients,
+        &mut report,
+    )?;
 
     // What a render would write where a file is kept unopened: its visible parts are compared.
     let shapes = if planned
