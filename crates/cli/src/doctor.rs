@@ -106,7 +106,20 @@ pub fn run(args: Args) -> ExitCode {
     ropts.config_path.clone_from(&args.config);
     let cfg = match psd_render::load_config(&ropts) {
         Ok(c) => {
-            r.pass("psd.yaml", "the cluster description is valid");
+            if args.config.is_none() && !root.join("psd.yaml").exists() {
+                r.fail(
+                    "psd.yaml",
+                    format!(
+                        "no psd.yaml in {}: psd uses its embedded default cluster (domain {})",
+                        root.display(),
+                        c.domain
+                    ),
+                    "run `psd init --domain <your domain> --email <you@your domain>` in the \
+                     repository's root",
+                );
+            } else {
+                r.pass("psd.yaml", "the cluster description is valid");
+            }
             Some(c)
         }
         Err(e) => {

@@ -83,6 +83,31 @@ fn missing_sops_yaml() {
     assert!(text(&out.stdout).contains("psd init"), "{}", all(&out));
 }
 
+/// A folder without psd.yaml renders psd's embedded default (another person's domain): doctor
+/// says so as a failure with the fix, and render says it in a note.
+#[test]
+fn missing_psd_yaml() {
+    let sb = rendered();
+    std::fs::remove_file(sb.repo().join("psd.yaml")).unwrap();
+    let out = sb.psd(&["doctor"]);
+    assert_failed(&out, "psd.yaml", "no psd.yaml in");
+    assert!(
+        text(&out.stdout).contains("psd init --domain"),
+        "{}",
+        all(&out)
+    );
+    // (render refuses there: the tree was rendered for another description.) In a fresh
+    // folder it renders the default, and says so.
+    let fresh = Sandbox::new();
+    let out = fresh.psd(&["render", "--dry-run"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains("rendered the embedded default cluster"),
+        "{}",
+        all(&out)
+    );
+}
+
 #[test]
 fn missing_key() {
     let sb = rendered();

@@ -237,6 +237,14 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     let (cfg, source) = load_config_with_source(opts)?;
     let root = &opts.repo_root;
     let mut report = Report::default();
+    if opts.config_path.is_none() && !root.join("psd.yaml").exists() {
+        report.notes.push(format!(
+            "no psd.yaml in {}: rendered the embedded default cluster (domain {}); run \
+             `psd init --domain <your domain>` to describe your own",
+            root.display(),
+            cfg.domain
+        ));
+    }
     if opts.mode == Mode::Write {
         std::fs::create_dir_all(root).map_err(|e| RenderError::io("cannot create", root, e))?;
     }

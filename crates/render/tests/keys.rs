@@ -298,7 +298,7 @@ fn an_interrupted_first_render_resumes_with_the_stored_key() {
         report
             .notes
             .iter()
-            .any(|n| n.contains("interrupted render")),
+            .any(|n| n.contains("found the age key psd created for this repository")),
         "{:?}",
         report.notes
     );
