@@ -178,13 +178,39 @@ pub fn textconv(args: TextconvArgs) -> ExitCode {
     let (identities, _problems) = Identities::from_env();
     crate::ui::keys_tried("diff-textconv", &identities);
     let out = match api::decrypt(&bytes, format, &identities, &DecryptOptions::default()) {
-        Ok(d) => std::io::stdout().write_all(&d.plain),
+        Ok(d) => {
+            let mut shown = d.plain.clone();
+            if let Ok(metadata) = api::metadata(&bytes, format) {
+                shown.extend_from_slice(access_trailer(&metadata).as_bytes());
+            }
+            let written = std::io::stdout().write_all(&shown);
+            zeroize::Zeroize::zeroize(&mut shown);
+            written
+        }
         Err(_) => std::io::stdout().write_all(&bytes),
     };
     match out {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
     }
+}
+
+/// Who can open the file, one key a line, after its decrypted content: the decrypted text
+/// alone would hide a change of recipients (`updatekeys`, `rotate --rm-age`) from `git diff`.
+fn access_trailer(metadata: &psd_sops::Metadata) -> String {
+    let mut out = String::from(
+        "\n# psd diff-textconv: the keys that can decrypt this file (its sops metadata, not \
+         part of the decrypted content)\n",
+    );
+    for (i, group) in metadata.key_groups.iter().enumerate() {
+        for k in &group.age {
+            out.push_str(&format!("# key group {}: age {}\n", i + 1, k.recipient));
+        }
+        for k in &group.other {
+            out.push_str(&format!("# key group {}: {}\n", i + 1, k.describe()));
+        }
+    }
+    out
 }
 
 /// Runs `psd git`.

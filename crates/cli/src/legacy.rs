@@ -9,6 +9,58 @@ use std::ffi::OsString;
 /// What the first argument must not be for the arguments to be a legacy form.
 const NOT_LEGACY: [&str; 4] = ["-h", "--help", "-V", "--version"];
 
+/// A command line refused before its arguments are parsed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// sops's message for a `--set` it cannot split (exit 7, as sops).
+    BadSet,
+    /// A word that is no file and looks like a misspelt subcommand (exit 2, a usage error).
+    UnknownCommand(String),
+}
+
+impl Refused {
+    /// The message and exit status.
+    pub fn report(&self) -> (&str, u8) {
+        match self {
+            Self::BadSet => ("Invalid --set format", 7),
+            Self::UnknownCommand(m) => (m, 2),
+        }
+    }
+}
+
+/// The flags that make a command line one of sops's legacy forms.
+fn is_legacy_flag(arg: &OsString) -> bool {
+    arg.to_str().is_some_and(|a| {
+        matches!(
+            a,
+            "-d" | "--decrypt"
+                | "-e"
+                | "--encrypt"
+                | "-r"
+                | "--rotate"
+                | "-i"
+                | "--in-place"
+                | "--set"
+        ) || a.starts_with("--set=")
+    })
+}
+
+/// Levenshtein distance of two short words.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// How many arguments a global option (`psd -q render`) takes, or `None` when `arg` is none.
 fn global_option(arg: &str) -> Option<usize> {
     match arg {
@@ -25,8 +77,8 @@ fn global_option(arg: &str) -> Option<usize> {
 
 /// Rewrites a legacy command line (`argv` with the program name first) into a subcommand form;
 /// any other command line is returned as it is. `subcommands` are the names that make a
-/// command line new-style. `Err` is sops's message for a `--set` it cannot split.
-pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsString>, String> {
+/// command line new-style. `Err` when the command line is refused before parsing.
+pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsString>, Refused> {
     // Global options may come first (`psd -v render`, `psd --verbose -d f.yaml`).
     let mut i = 1;
     while let Some(n) = argv.get(i).and_then(|a| a.to_str()).and_then(global_option) {
@@ -37,6 +89,26 @@ pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsSt
     };
     if subcommands.iter().any(|s| s == first) || NOT_LEGACY.contains(&first) {
         return Ok(argv);
+    }
+    // `psd --versoin`: no legacy flag at all, so not a legacy form; clap reports the unknown
+    // option against psd's own options, not `psd edit`'s.
+    if first.starts_with('-') && !argv.iter().skip(i).any(|a| is_legacy_flag(a)) {
+        return Ok(argv);
+    }
+    // `psd rendr`: sops would edit (create) a file named `rendr`; a word that is not a file and
+    // is a typo of a subcommand is far more likely a typo.
+    if !first.starts_with('-')
+        && !first.contains(['.', '/'])
+        && !std::path::Path::new(first).exists()
+        && let Some(near) = subcommands
+            .iter()
+            .filter(|s| first.len() >= 3 && distance(first, s) <= 2)
+            .min_by_key(|s| distance(first, s))
+    {
+        return Err(Refused::UnknownCommand(format!(
+            "psd: unknown command `{first}`: did you mean `{near}`? (`psd --help` lists the \
+             commands; to create an encrypted file named `{first}`, run `psd edit {first}`.)"
+        )));
     }
     let mut mode: Option<&str> = None;
     let mut set: Option<String> = None;
@@ -53,7 +125,7 @@ pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsSt
                 set = Some(
                     args.next()
                         .and_then(|v| v.to_str())
-                        .ok_or("Invalid --set format")?
+                        .ok_or(Refused::BadSet)?
                         .to_owned(),
                 );
             }
@@ -66,7 +138,7 @@ pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsSt
         // sops splits at the first "] ": the path, then the JSON value.
         let (path, value) = match set.split_once("] ") {
             Some((p, v)) => (format!("{}]", p.trim_end()), v.to_owned()),
-            None => return Err("Invalid --set format".into()),
+            None => return Err(Refused::BadSet),
         };
         out.push("set".into());
         out.extend(
@@ -107,12 +179,41 @@ mod tests {
             .chain(args.iter().copied())
             .map(Into::into)
             .collect();
-        translate(argv, &subs).map(|v| {
-            v.into_iter()
-                .skip(1)
-                .map(|a| a.into_string().unwrap())
-                .collect()
-        })
+        translate(argv, &subs)
+            .map(|v| {
+                v.into_iter()
+                    .skip(1)
+                    .map(|a| a.into_string().unwrap())
+                    .collect()
+            })
+            .map_err(|r| r.report().0.to_owned())
+    }
+
+    #[test]
+    fn a_misspelt_subcommand_is_not_a_file_to_edit() {
+        let err = t(&["rendr"]).unwrap_err();
+        assert!(
+            err.contains("unknown command `rendr`: did you mean `render`?"),
+            "{err}"
+        );
+        assert_eq!(
+            super::Refused::UnknownCommand(String::new()).report().1,
+            2,
+            "a usage error"
+        );
+        let err = t(&["-v", "decyrpt", "x.yaml"]).unwrap_err();
+        assert!(err.contains("did you mean `decrypt`?"), "{err}");
+        // Names with a dot or a slash, far from every command, or short, are files, as in sops.
+        assert_eq!(t(&["rendr.yaml"]).unwrap(), ["edit", "rendr.yaml"]);
+        assert_eq!(t(&["./rendr"]).unwrap(), ["edit", "./rendr"]);
+        assert_eq!(t(&["secrets"]).unwrap(), ["edit", "secrets"]);
+        assert_eq!(t(&["st"]).unwrap(), ["edit", "st"]);
+        // An unknown option without any legacy flag is left to clap (psd's own options).
+        assert_eq!(t(&["--versoin"]).unwrap(), ["--versoin"]);
+        assert_eq!(
+            t(&["--extract", r#"["a"]"#, "-d", "f.yaml"]).unwrap(),
+            ["decrypt", "--extract", r#"["a"]"#, "f.yaml"]
+        );
     }
 
     #[test]

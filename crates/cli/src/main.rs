@@ -118,9 +118,10 @@ fn main() -> ExitCode {
         .collect();
     let argv = match legacy::translate(std::env::args_os().collect(), &names) {
         Ok(a) => a,
-        Err(message) => {
+        Err(refused) => {
+            let (message, code) = refused.report();
             eprintln!("{message}");
-            return ExitCode::from(7);
+            return ExitCode::from(code);
         }
     };
     let matches = command.get_matches_from(argv);

@@ -189,6 +189,27 @@ fn different_values_on_two_branches_merge_cleanly_and_sops_reads_the_result() {
     );
 }
 
+/// A change of who can decrypt (`updatekeys` after a teammate joined) is visible in `git diff`
+/// although the decrypted content did not change.
+#[test]
+fn git_diff_shows_a_change_of_recipients() {
+    let Some(r) = repo() else { return };
+    let teammate = "age1t7rxyev2z3rw82stdlrrepyc39nvn86l5078zqkf5uasdy86jp6svpy7pa";
+    let rules = std::fs::read_to_string(r.dir.path().join(".sops.yaml")).unwrap();
+    std::fs::write(
+        r.dir.path().join(".sops.yaml"),
+        rules.replace("age: ", &format!("age: {teammate},")),
+    )
+    .unwrap();
+    r.psd(&["updatekeys", "-y", "s.enc.yaml"]);
+    let diff = r.git(&["diff", "--", "s.enc.yaml"]);
+    assert!(
+        diff.contains(&format!("+# key group 1: age {teammate}")),
+        "{diff}"
+    );
+    assert!(!diff.contains("password"), "content unchanged: {diff}");
+}
+
 #[test]
 fn the_same_value_changed_on_both_branches_stays_a_conflict_without_plaintext() {
     let Some(r) = repo() else { return };

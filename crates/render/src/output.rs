@@ -237,14 +237,6 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     let (cfg, source) = load_config_with_source(opts)?;
     let root = &opts.repo_root;
     let mut report = Report::default();
-    if opts.config_path.is_none() && !root.join("psd.yaml").exists() {
-        report.notes.push(format!(
-            "no psd.yaml in {}: rendered the embedded default cluster (domain {}); run \
-             `psd init --domain <your domain>` to describe your own",
-            root.display(),
-            cfg.domain
-        ));
-    }
     if opts.mode == Mode::Write {
         std::fs::create_dir_all(root).map_err(|e| RenderError::io("cannot create", root, e))?;
     }
@@ -259,6 +251,16 @@ pub fn render(opts: &RenderOptions) -> Result<Report, RenderError> {
     }
     let list_path = format!("{}/{FILE_LIST}", cfg.flux.root);
     let previous = read_record(root, &list_path)?;
+    // The first render of a folder without psd.yaml: most likely a newcomer who has not run
+    // `psd init` yet, about to get someone else's cluster.
+    if previous.is_none() && opts.config_path.is_none() && !root.join("psd.yaml").exists() {
+        report.notes.push(format!(
+            "no psd.yaml in {}: rendered the embedded default cluster (domain {}); run \
+             `psd init --domain <your domain>` to describe your own",
+            root.display(),
+            cfg.domain
+        ));
+    }
     report.warnings.extend(guard::before_render(
         root,
         &cfg,
