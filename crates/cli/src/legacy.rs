@@ -92,7 +92,7 @@ pub fn translate(argv: Vec<OsString>, subcommands: &[String]) -> Result<Vec<OsSt
     }
     // `psd --versoin`: no legacy flag at all, so not a legacy form; clap reports the unknown
     // option against psd's own options, not `psd edit`'s.
-    if first.starts_with('-') && !argv.iter().skip(i).any(|a| is_legacy_flag(a)) {
+    if first.starts_with('-') && !argv.iter().skip(i).any(is_legacy_flag) {
         return Ok(argv);
     }
     // `psd rendr`: sops would edit (create) a file named `rendr`; a word that is not a file and
