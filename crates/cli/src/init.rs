@@ -158,7 +158,7 @@ impl Question {
 }
 
 /// The values so far: given as flags or answered; `None` is not given (its default).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 struct Values {
     domain: Option<String>,
     email: Option<String>,
@@ -167,16 +167,8 @@ struct Values {
 }
 
 impl Values {
-    fn get(&self, q: Question) -> Option<&String> {
-        match q {
-            Question::Domain => self.domain.as_ref(),
-            Question::Email => self.email.as_ref(),
-            Question::Cluster => self.cluster.as_ref(),
-            Question::Services => self.services.as_ref(),
-        }
-    }
-
-    fn get_mut(&mut self, q: Question) -> &mut Option<String> {
+    /// The value of question `q`.
+    fn slot(&mut self, q: Question) -> &mut Option<String> {
         match q {
             Question::Domain => &mut self.domain,
             Question::Email => &mut self.email,
@@ -231,16 +223,16 @@ fn ask_all(args: &Args, values: &mut Values) -> Result<(), String> {
         let hint = q.map(|q| format!(" ({})", q.flag())).unwrap_or_default();
         return Err(format!("{e}{hint}"));
     }
-    let given = values.clone();
-    for q in [
+    let unanswered: Vec<Question> = [
         Question::Domain,
         Question::Email,
         Question::Cluster,
         Question::Services,
-    ] {
-        if given.get(q).is_some() {
-            continue;
-        }
+    ]
+    .into_iter()
+    .filter(|&q| values.slot(q).is_none())
+    .collect();
+    for q in unanswered {
         loop {
             let d = values.domain.clone().unwrap_or_default();
             let answer = match q {
@@ -253,7 +245,7 @@ fn ask_all(args: &Args, values: &mut Values) -> Result<(), String> {
                 ),
             }
             .map_err(|e| format!("cannot read the answer: {e}"))?;
-            *values.get_mut(q) = Some(answer);
+            *values.slot(q) = Some(answer);
             match values.options(args, "example.org") {
                 Err((Some(bad), e)) if bad == q => {
                     let mut err = std::io::stderr().lock();
