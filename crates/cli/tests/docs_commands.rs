@@ -7,6 +7,8 @@
 //! The judge is psd's own argument parser, through `psd <subcommand> --help`, not a list kept
 //! here: a flag renamed in the code and not in the docs fails this test.
 
+mod doc_files;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,25 +19,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// README.md and every Markdown file under docs/.
+/// README.md and every Markdown file under docs/, by path relative to the checkout.
 fn documents() -> Vec<(String, String)> {
-    let mut out = vec![(
-        "README.md".to_owned(),
-        std::fs::read_to_string(repo().join("README.md")).unwrap(),
-    )];
-    for entry in walkdir::WalkDir::new(repo().join("docs")).sort_by_file_name() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "md") {
-            let rel = entry
-                .path()
-                .strip_prefix(repo())
-                .unwrap()
-                .display()
-                .to_string();
-            out.push((rel, std::fs::read_to_string(entry.path()).unwrap()));
-        }
-    }
-    out
+    doc_files::documents(&repo())
 }
 
 /// The shell text of a document, with the line it starts on: each logical line of a shell

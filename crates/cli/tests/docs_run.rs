@@ -28,6 +28,8 @@
 
 mod setup_support;
 
+mod doc_files;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -481,23 +483,7 @@ fn shared() -> Option<PathBuf> {
 
 /// README.md and every Markdown file under docs/, by path relative to the checkout.
 fn documents() -> Vec<(String, String)> {
-    let mut out = vec![(
-        "README.md".to_owned(),
-        std::fs::read_to_string(checkout().join("README.md")).unwrap(),
-    )];
-    for entry in walkdir::WalkDir::new(checkout().join("docs")).sort_by_file_name() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_some_and(|e| e == "md") {
-            let rel = entry
-                .path()
-                .strip_prefix(checkout())
-                .unwrap()
-                .display()
-                .to_string();
-            out.push((rel, std::fs::read_to_string(entry.path()).unwrap()));
-        }
-    }
-    out
+    doc_files::documents(&checkout())
 }
 
 /// A shell block: the line of its opening fence and its text (the fence's indentation
